@@ -1,4 +1,4 @@
-import { assert, assertEquals, rejection } from "../../_pending_helpers.ts";
+import { assert, assertEquals, rejection } from "../../_helpers.ts";
 import fc from "fast-check";
 import { isDomainError } from "../../../src/domain/errors.ts";
 import {

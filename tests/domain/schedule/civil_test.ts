@@ -1,4 +1,4 @@
-import { assertEquals } from "../../_pending_helpers.ts";
+import { assertEquals } from "../../_helpers.ts";
 import fc from "fast-check";
 import {
   civilFromDays,

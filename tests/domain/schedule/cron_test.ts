@@ -1,4 +1,4 @@
-import { assert, assertEquals, rejection, runsAfter } from "../../_pending_helpers.ts";
+import { assert, assertEquals, rejection, runsAfter } from "../../_helpers.ts";
 import fc from "fast-check";
 import { CronExpressionParser } from "cron-parser";
 

@@ -1,4 +1,4 @@
-import { assertEquals, rejection, runsAfter } from "../../_pending_helpers.ts";
+import { assertEquals, rejection, runsAfter } from "../../_helpers.ts";
 
 Deno.test("daily 09:00 from exactly 09:00 gives the next day", () => {
   assertEquals(runsAfter({ type: "daily", expression: "09:00" }, "2026-05-04T09:00:00Z", 2), [

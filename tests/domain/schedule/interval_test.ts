@@ -1,4 +1,4 @@
-import { assertEquals, rejection, runsAfter } from "../../_pending_helpers.ts";
+import { assertEquals, rejection, runsAfter } from "../../_helpers.ts";
 
 const startAt = Date.parse("2026-01-01T00:07:00Z");
 

@@ -1,4 +1,4 @@
-import { assertEquals, rejection, runsAfter } from "../../_pending_helpers.ts";
+import { assertEquals, rejection, runsAfter } from "../../_helpers.ts";
 
 Deno.test("monthly 31 09:00 from Jan 31 10:00 gives Mar 31", () => {
   assertEquals(runsAfter({ type: "monthly", expression: "31 09:00" }, "2026-01-31T10:00:00Z", 3), [

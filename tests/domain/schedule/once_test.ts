@@ -1,4 +1,4 @@
-import { assertEquals, rejection, runsAfter } from "../../_pending_helpers.ts";
+import { assertEquals, rejection, runsAfter } from "../../_helpers.ts";
 
 Deno.test("once with Z fires at that instant", () => {
   assertEquals(

@@ -3,7 +3,7 @@
  * strictly increase after `from`, each instant is its nominal local time read by the DST rule it
  * reports (checked with Temporal), the local time matches the expression, and the sequence chains.
  */
-import { assert, assertEquals, mustParse } from "../../_pending_helpers.ts";
+import { assert, assertEquals, mustParse } from "../../_helpers.ts";
 import fc from "fast-check";
 import { nextOccurrences, nextRuns, type ScheduleSpec } from "../../../src/domain/schedule/mod.ts";
 

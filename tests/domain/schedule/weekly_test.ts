@@ -1,4 +1,4 @@
-import { assertEquals, rejection, runsAfter } from "../../_pending_helpers.ts";
+import { assertEquals, rejection, runsAfter } from "../../_helpers.ts";
 
 Deno.test("weekly 7 15:00 from a Saturday gives Sunday", () => {
   // 2026-11-21 is a Saturday.

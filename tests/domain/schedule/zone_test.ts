@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../_pending_helpers.ts";
+import { assert, assertEquals } from "../../_helpers.ts";
 import fc from "fast-check";
 import { zoneRules } from "../../../src/domain/schedule/zone.ts";
 

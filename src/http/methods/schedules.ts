@@ -1,0 +1,117 @@
+import { z } from "zod";
+import { type DomainError, isDomainError } from "../../domain/errors.ts";
+import {
+  describeSchedule,
+  type GapPolicy,
+  nextRuns,
+  parseSchedule,
+  type RepeatPolicy,
+  type Schedule,
+  SCHEDULE_TYPES,
+} from "../../domain/schedule/mod.ts";
+import type { MethodRegistry } from "../jsonrpc.ts";
+import { formatInstant, isoInstant, parseInstant } from "../wire.ts";
+
+const GAP_POLICIES = ["shift", "skip"] as const satisfies readonly GapPolicy[];
+const REPEAT_POLICIES = ["first", "both", "last"] as const satisfies readonly RepeatPolicy[];
+
+/** The most runs one preview may list. */
+export const MAX_PREVIEW_COUNT = 1000;
+
+const ScheduleParams = z.strictObject({
+  schedule_type: z.enum(SCHEDULE_TYPES).describe("How schedule_expression is read"),
+  schedule_expression: z.string().max(4096).describe("e.g. 0 9 * * 1-5, PT15M, 09:00,17:30"),
+  schedule_timezone: z.string().max(64).default("UTC")
+    .describe("IANA zone in which local times are read"),
+  schedule_start_at: isoInstant.nullish()
+    .describe("No run before this instant; the interval anchor when set"),
+  schedule_end_at: isoInstant.nullish().describe("No run after this instant"),
+  max_runs: z.int().min(1).nullish().describe("No more runs than this"),
+  dst_policy: z.strictObject({
+    gap: z.enum(GAP_POLICIES).optional(),
+    repeat: z.enum(REPEAT_POLICIES).optional(),
+  }).nullish().describe("How local times at a daylight-saving edge are read (SPEC §1)"),
+});
+
+const PreviewParams = ScheduleParams.extend({
+  from_time: isoInstant.optional()
+    .describe("List runs strictly after this instant (default: now); the interval anchor"),
+  count: z.int().min(1).max(MAX_PREVIEW_COUNT).default(10).describe("How many runs to list"),
+});
+
+const PreviewResult = z.strictObject({ runs: z.array(isoInstant) });
+
+const ValidateResult = z.strictObject({
+  valid: z.boolean(),
+  error: z.string().nullable(),
+  field: z.string().nullable(),
+  description: z.string().nullable(),
+});
+
+/** Registers `schedules.preview` and `schedules.validate`. */
+export function registerScheduleMethods(registry: MethodRegistry): void {
+  registry.register({
+    name: "schedules.preview",
+    summary: "Lists the next runs of a schedule",
+    params: PreviewParams,
+    result: PreviewResult,
+    handler(params, ctx): z.input<typeof PreviewResult> | DomainError {
+      const from = params.from_time === undefined
+        ? ctx.receivedAt
+        : parseInstant(params.from_time, "from_time");
+      if (isDomainError(from)) return from;
+      // A preview has no enable time, so an interval without a start counts from from_time.
+      const schedule = readSchedule(params, from);
+      if (isDomainError(schedule)) return schedule;
+      return { runs: nextRuns(schedule, from, { count: params.count }).map(formatInstant) };
+    },
+  });
+
+  registry.register({
+    name: "schedules.validate",
+    summary: "Checks a schedule and describes it, or reports the field at fault",
+    params: ScheduleParams,
+    result: ValidateResult,
+    handler(params): z.input<typeof ValidateResult> | DomainError {
+      const schedule = readSchedule(params);
+      if (!isDomainError(schedule)) {
+        return { valid: true, error: null, field: null, description: describeSchedule(schedule) };
+      }
+      // An invalid schedule is this method's answer, not a failure of the call.
+      if (schedule.code !== "invalid_schedule") return schedule;
+      return {
+        valid: false,
+        error: schedule.message,
+        field: schedule.field ?? null,
+        description: null,
+      };
+    },
+  });
+}
+
+function readSchedule(
+  params: z.output<typeof ScheduleParams>,
+  anchor?: number,
+): Schedule | DomainError {
+  const startAt = readOptionalInstant(params.schedule_start_at, "schedule_start_at");
+  if (isDomainError(startAt)) return startAt;
+  const endAt = readOptionalInstant(params.schedule_end_at, "schedule_end_at");
+  if (isDomainError(endAt)) return endAt;
+  return parseSchedule({
+    type: params.schedule_type,
+    expression: params.schedule_expression,
+    timezone: params.schedule_timezone,
+    startAt,
+    endAt,
+    maxRuns: params.max_runs ?? null,
+    dstPolicy: params.dst_policy ?? null,
+    anchor: anchor ?? null,
+  });
+}
+
+function readOptionalInstant(
+  text: string | null | undefined,
+  field: string,
+): number | null | DomainError {
+  return text === null || text === undefined ? null : parseInstant(text, field);
+}

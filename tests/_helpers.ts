@@ -1,0 +1,225 @@
+/** The one fixture module: the real service in a subprocess, and ways to talk to it. */
+import manifest from "../deno.json" with { type: "json" };
+import type { LogFields, Logger } from "../src/log.ts";
+import assertModule from "node:assert/strict";
+import { isDomainError } from "../src/domain/errors.ts";
+import {
+  nextOccurrences,
+  parseSchedule,
+  type Schedule,
+  type ScheduleSpec,
+} from "../src/domain/schedule/mod.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const STARTUP_TIMEOUT_MS = 20_000;
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+// The service runs with exactly the permissions of `deno task start`, so a missing permission
+// fails a test rather than production.
+const START_ARGS = manifest.tasks.start.split(/\s+/).slice(1);
+
+/** A running service. */
+export interface Service {
+  /** The base URL, without a trailing slash, e.g. http://127.0.0.1:41234. */
+  url: string;
+  /** Everything the service wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends SIGTERM (SIGKILL after 10 s) and waits for the process to exit. */
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/** What a process that ran to completion left behind. */
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A JSON-RPC call; without `id` it is a notification. */
+export interface RpcCall {
+  method: string;
+  params?: unknown;
+  id?: string | number | null;
+}
+
+/** An HTTP reply with its body parsed as JSON (null when the body is empty). */
+export interface JsonReply {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Starts main.ts on a free port and resolves once GET /health answers. */
+export async function startService(env: Record<string, string> = {}): Promise<Service> {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "chronolog_test_" });
+  const child = spawnMain({ PORT: String(port), CHRONOLOG_DATA_DIR: dataDir, ...env });
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  // Written by the status callback; the assertion keeps TypeScript from narrowing it to null.
+  let exited = null as Deno.CommandStatus | null;
+  const status = child.status.then((result) => (exited = result));
+  const url = `http://127.0.0.1:${port}`;
+
+  async function stop(): Promise<Deno.CommandStatus> {
+    if (exited === null) child.kill("SIGTERM");
+    const timer = setTimeout(() => exited === null && child.kill("SIGKILL"), SHUTDOWN_TIMEOUT_MS);
+    const result = await status;
+    clearTimeout(timer);
+    await Promise.all([stdout.done, stderr.done]);
+    await Deno.remove(dataDir, { recursive: true });
+    return result;
+  }
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (!(await answersHealth(url))) {
+    if (exited !== null || Date.now() > deadline) {
+      const why = exited === null
+        ? `did not answer GET /health within ${STARTUP_TIMEOUT_MS / 1000} s`
+        : `exited with code ${exited.code} before answering GET /health`;
+      await stop();
+      throw new Error(`The service ${why}.\nstderr:\n${stderr.text()}\nstdout:\n${stdout.text()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url, output: () => stdout.text() + stderr.text(), stop };
+}
+
+/** Runs main.ts until it exits by itself (killing it after 20 s) and returns what it printed. */
+export async function runMain(env: Record<string, string>): Promise<Finished> {
+  const child = spawnMain({ PORT: String(freePort()), ...env });
+  const timer = setTimeout(() => child.kill("SIGKILL"), STARTUP_TIMEOUT_MS);
+  const [stdout, stderr, status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  clearTimeout(timer);
+  return { code: status.code, stdout, stderr };
+}
+
+/** POSTs a JSON-RPC call (or a batch, given an array) to /rpc and returns the parsed reply. */
+export async function rpc(url: string, call: RpcCall | RpcCall[]): Promise<JsonReply> {
+  const calls = Array.isArray(call) ? call : [call];
+  const requests = calls.map(({ method, params, id }) => ({
+    jsonrpc: "2.0",
+    method,
+    ...(params === undefined ? {} : { params }),
+    ...(id === undefined ? {} : { id }),
+  }));
+  return await postJson(`${url}/rpc`, JSON.stringify(Array.isArray(call) ? requests : requests[0]));
+}
+
+/** POSTs a raw body as application/json and returns the reply with its body parsed. */
+export async function postJson(url: string, body: BodyInit): Promise<JsonReply> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  return await readJson(response);
+}
+
+/** Reads a response whose body is JSON or empty; a non-JSON body fails with the text. */
+export async function readJson(response: Response): Promise<JsonReply> {
+  const text = await response.text();
+  let body: unknown = null;
+  if (text !== "") {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`Expected a JSON body, got HTTP ${response.status}: ${text.slice(0, 500)}`);
+    }
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+/** A logger that keeps its lines, for in-process tests that assert what was logged. */
+export function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  function record(level: string): (message: string, fields?: LogFields) => void {
+    return (message, fields) => lines.push(`${level} ${message} ${Deno.inspect(fields)}`);
+  }
+  const logger = {
+    debug: record("debug"),
+    info: record("info"),
+    warn: record("warn"),
+    error: record("error"),
+  };
+  return { logger, lines };
+}
+
+function spawnMain(env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: START_ARGS,
+    cwd: ROOT,
+    clearEnv: true,
+    env: { ...inheritedEnv(), HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+// The developer's own service settings must not leak into the service under test; the rest
+// (PATH, HOME, DENO_DIR, proxies) is what deno needs to find its cache.
+function inheritedEnv(): Record<string, string> {
+  const isServiceSetting = (name: string): boolean =>
+    name === "PORT" || name === "HOST" || name === "DATABASE_URL" || name.startsWith("CHRONOLOG_");
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => !isServiceSetting(name)),
+  );
+}
+
+async function answersHealth(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/health`);
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function collect(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
+  let text = "";
+  const done = stream.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (text += chunk) }),
+  );
+  return { text: () => text, done };
+}
+
+/** Asserts a value is truthy. */
+export const assert: (value: unknown, message?: string) => asserts value = assertModule.ok;
+/** Asserts deep equality. */
+export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => void =
+  assertModule.deepStrictEqual;
+
+/** Parses a schedule that the test expects to be valid. */
+export function mustParse(spec: ScheduleSpec): Schedule {
+  const schedule = parseSchedule(spec);
+  if (isDomainError(schedule)) throw new Error(`unexpected ${schedule.field}: ${schedule.message}`);
+  return schedule;
+}
+
+/** The next `count` runs after an ISO instant, as ISO strings. */
+export function runsAfter(spec: ScheduleSpec, from: string, count = 5): string[] {
+  return nextOccurrences(mustParse(spec), Date.parse(from), { count }).map((occurrence) =>
+    new Date(occurrence.at).toISOString()
+  );
+}
+
+/** The field and message of a schedule the test expects to be rejected. */
+export function rejection(spec: ScheduleSpec): { field: string | undefined; message: string } {
+  const result = parseSchedule(spec);
+  if (!isDomainError(result)) throw new Error(`expected ${spec.expression} to be rejected`);
+  return { field: result.field, message: result.message };
+}
