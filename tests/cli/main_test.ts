@@ -1,0 +1,111 @@
+import { assert, assertEquals } from "../_helpers.ts";
+
+/** Runs the real CLI as `deno task cli` does and returns its exit code and output. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "src/cli/main.ts",
+      ...args,
+    ],
+    cwd: new URL("../../", import.meta.url),
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("cli schedule preview prints instants with their local time, offline", async () => {
+  const { code, stdout } = await cli(
+    "schedule",
+    "preview",
+    "-t",
+    "daily",
+    "-e",
+    "02:30",
+    "-z",
+    "America/New_York",
+    "--from",
+    "2026-03-07T00:00:00Z",
+    "-n",
+    "2",
+  );
+  assertEquals(code, 0);
+  assertEquals(stdout.trim().split("\n"), [
+    "2026-03-07T07:30:00.000Z  2026-03-07T02:30:00 -05:00",
+    "2026-03-08T07:30:00.000Z  2026-03-08T03:30:00 -04:00",
+  ]);
+});
+
+Deno.test("cli schedule preview -f json prints the preview result for scripts", async () => {
+  const { code, stdout } = await cli(
+    "schedule",
+    "preview",
+    "-t",
+    "interval",
+    "-e",
+    "PT15M",
+    "--start-at",
+    "2026-01-01T00:00:00Z",
+    "--from",
+    "2026-01-01T00:00:00Z",
+    "-n",
+    "2",
+    "-f",
+    "json",
+  );
+  assertEquals(code, 0);
+  assertEquals(JSON.parse(stdout), {
+    runs: ["2026-01-01T00:15:00.000Z", "2026-01-01T00:30:00.000Z"],
+  });
+});
+
+Deno.test("cli schedule validate describes a schedule, or names the field and exits 1", async () => {
+  const valid = await cli(
+    "schedule",
+    "validate",
+    "-t",
+    "weekly",
+    "-e",
+    "1-5 09:00",
+    "-z",
+    "Europe/Berlin",
+  );
+  assertEquals([valid.code, valid.stdout.trim()], [
+    0,
+    "valid: at 09:00 on Monday–Friday, Berlin time",
+  ]);
+  const invalid = await cli("schedule", "validate", "-t", "cron", "-e", "61 * * * *");
+  assertEquals(invalid.code, 1);
+  assertEquals(
+    invalid.stderr.trim(),
+    "chronolog: schedule_expression: minute 61 is out of range 0–59",
+  );
+});
+
+Deno.test("cli usage errors exit 2 with one line; --help exits 0", async () => {
+  for (
+    const args of [["schedule"], ["schedule", "preview"], [
+      "schedule",
+      "preview",
+      "-t",
+      "daily",
+      "-e",
+      "09:00",
+      "-n",
+      "0",
+    ], ["--bogus"]]
+  ) {
+    const { code, stderr } = await cli(...args);
+    assertEquals(code, 2, args.join(" "));
+    assertEquals(stderr.trim().split("\n").length, 1);
+  }
+  const help = await cli("--help");
+  assertEquals(help.code, 0);
+  assert(help.stdout.includes("schedule preview"));
+});
