@@ -423,12 +423,16 @@ function describeCronDays(fields: CronFields): string {
     const days = listOf(fields.days, 1);
     if (days.length > 0) monthWords.push(`day ${describeRuns(days, String)}`);
     for (const before of fields.daysBeforeLast) {
-      monthWords.push(before === 0 ? "the last day" : `${before} days before the last day`);
+      monthWords.push(
+        before === 0
+          ? "the last day of the month"
+          : `${before} days before the last day of the month`,
+      );
     }
     for (const day of fields.nearestWeekdays) {
-      monthWords.push(`the weekday nearest the ${ordinal(day)}`);
+      monthWords.push(`the weekday nearest the ${ordinal(day)} of the month`);
     }
-    if (fields.lastWeekday) monthWords.push("the last weekday");
+    if (fields.lastWeekday) monthWords.push("the last weekday of the month");
   }
   const weekWords: string[] = [];
   if (fields.dayOfWeekRestricted || !isEvery(fields.weekdays, 0, 6)) {
@@ -437,10 +441,10 @@ function describeCronDays(fields: CronFields): string {
     const mondayFirst = weekdays.map((d) => d || 7).sort((a, b) => a - b);
     if (weekdays.length > 0) weekWords.push(describeRuns(mondayFirst, (d) => WEEKDAY_NAMES[d]));
     for (const [weekday, nth] of fields.nthWeekdays) {
-      weekWords.push(`the ${ordinal(nth)} ${WEEKDAY_NAMES[weekday]}`);
+      weekWords.push(`the ${ordinal(nth)} ${WEEKDAY_NAMES[weekday]} of the month`);
     }
     fields.lastWeekdays.forEach((on, weekday) => {
-      if (on) weekWords.push(`the last ${WEEKDAY_NAMES[weekday]}`);
+      if (on) weekWords.push(`the last ${WEEKDAY_NAMES[weekday]} of the month`);
     });
   }
   const months = listOf(fields.months, 1);

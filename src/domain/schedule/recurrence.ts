@@ -1,7 +1,7 @@
 /** What every schedule type compiles to, and the helpers the type parsers share. */
 import { type DomainError, invalidSchedule } from "../errors.ts";
 import { calendarPattern, type DayRule, parseTimeOfDay, timeList } from "./calendar.ts";
-import { type LocalPattern, nextWallClock } from "./dst.ts";
+import { type LocalPattern, nextWallClock, WALL_CLOCK_POLICY } from "./dst.ts";
 import type { DstPolicy, Occurrence } from "./types.ts";
 import type { ZoneRules } from "./zone.ts";
 
@@ -118,7 +118,7 @@ export function daysAndTimes(
   const { times, context, description } = options;
   return wallClockRecurrence(calendarPattern(days, timeList(times)), {
     zone: context.zone,
-    policy: withDefaults({ gap: "shift", repeat: "first" }, context.dstPolicy),
+    policy: withDefaults(WALL_CLOCK_POLICY, context.dstPolicy),
     description,
   });
 }

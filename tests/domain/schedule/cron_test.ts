@@ -1,4 +1,4 @@
-import { assert, assertEquals, rejection, runsAfter } from "../../_helpers.ts";
+import { assert, assertEquals, mustParse, rejection, runsAfter } from "../../_helpers.ts";
 import fc from "fast-check";
 import { CronExpressionParser } from "cron-parser";
 
@@ -134,4 +134,17 @@ Deno.test("cron agrees with cron-parser on random expressions in UTC", () => {
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("cron descriptions read as sentences", () => {
+  const cases: [string, string][] = [
+    ["0 9 * * 1-5", "at 09:00 on Monday–Friday, UTC"],
+    ["*/15 * * * *", "every 15 minutes, UTC"],
+    ["0 0 L * *", "at 00:00 on the last day of the month, UTC"],
+    ["0 0 * * 5#3", "at 00:00 on the 3rd Friday of the month, UTC"],
+    ["30 4 1 1,7 *", "at 04:30 on day 1 in January and July, UTC"],
+  ];
+  for (const [expression, description] of cases) {
+    assertEquals(mustParse({ type: "cron", expression }).description, description);
+  }
 });
