@@ -89,11 +89,11 @@ export function parseSchedule(spec: ScheduleSpec): Schedule | DomainError {
     );
   }
   const zoneName = spec.timezone ?? "UTC";
-  const zone = zoneRules(zoneName);
+  const zone = typeof zoneName === "string" ? zoneRules(zoneName) : null;
   if (zone === null) {
     return invalidSchedule(
       "schedule_timezone",
-      `"${zoneName.slice(0, 64)}" is not an IANA time zone name (e.g. Europe/Berlin)`,
+      `"${String(zoneName).slice(0, 64)}" is not an IANA time zone name (e.g. Europe/Berlin)`,
     );
   }
   const bounds = checkBounds(spec);

@@ -14,6 +14,7 @@ import {
 } from "./recurrence.ts";
 import { WALL_CLOCK_POLICY } from "./dst.ts";
 
+const MAX_ONCE_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
@@ -40,7 +41,15 @@ export function compileOnce(expression: string, context: CompileContext): Recurr
   }
   const localMs = local.toZonedDateTime("UTC").epochMilliseconds;
   if (match[8] !== undefined) {
-    const instant = Temporal.Instant.from(text).epochMilliseconds;
+    let instant: number;
+    try {
+      instant = Temporal.Instant.from(text).epochMilliseconds;
+    } catch {
+      return badExpression(`"${text}" has an invalid UTC offset`);
+    }
+    if (instant < 0 || instant > MAX_ONCE_INSTANT) {
+      return badExpression("the instant is out of range 1970–9999");
+    }
     const occurrence = { at: instant, local: instant + context.zone.offsetAt(instant) };
     return {
       next: (after) => (instant > after ? { ...occurrence, dst: "none" } : null),

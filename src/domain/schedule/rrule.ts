@@ -21,7 +21,9 @@ import {
 } from "./recurrence.ts";
 import { zoneRules } from "./zone.ts";
 
-const MAX_COUNT = 10_000;
+const MAX_COUNT = 1_000;
+/** Instances a COUNT rule may drop in DST gaps before it is refused as never reaching COUNT. */
+const MAX_DROPPED = 100;
 const MAX_DATES = 1_000;
 
 /** RFC 5545 §3.3.10 rule parts and their allowed values. */
@@ -90,13 +92,27 @@ export function compileRrule(
     } catch (error) {
       return badExpression(`RRULE: ${(error as Error).message}`);
     }
-    const expand = (local: number): number =>
-      expander.next(new Date(local), true)?.epochMilliseconds ?? -1;
+    // rrule-temporal throws when its iteration cap is hit (a rule that never or too rarely
+    // matches) or a date leaves Temporal's range; either ends the series here.
+    const expand = (local: number): number => {
+      try {
+        return expander.next(new Date(local), true)?.epochMilliseconds ?? -1;
+      } catch {
+        return -1;
+      }
+    };
+    if (expand(start) < 0) {
+      return badExpression("RRULE: the rule never fires (or too rarely to compute)");
+    }
     if (count !== null) {
       // COUNT counts the instances that exist in the zone when gaps skip (RFC 5545 §3.3.10).
       const instances: number[] = [];
+      let dropped = 0;
       for (let local = expand(start); local >= 0 && instances.length < count;) {
         if (policy.gap === "shift" || localTimeExists(context.zone, local)) instances.push(local);
+        else if (++dropped > MAX_DROPPED) {
+          return badExpression("RRULE: too many instances fall in daylight-saving gaps");
+        }
         local = expand(local + 1000);
       }
       ruleNext = (local) => instances[firstAtOrAfter(instances, local)] ?? -1;

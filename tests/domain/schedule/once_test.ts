@@ -43,3 +43,14 @@ Deno.test("once rejects impossible dates and other formats", () => {
     "year 1969 is out of range 1970–9999",
   );
 });
+
+Deno.test("once rejects an impossible offset and an instant before 1970", () => {
+  assertEquals(
+    rejection({ type: "once", expression: "2026-03-08T02:30+99:00" }).field,
+    "schedule_expression",
+  );
+  assertEquals(
+    rejection({ type: "once", expression: "1970-01-01T00:00+01:00" }).message,
+    "the instant is out of range 1970–9999",
+  );
+});

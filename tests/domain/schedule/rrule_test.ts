@@ -107,3 +107,43 @@ Deno.test("rrule errors say what is wrong in the recurrence", () => {
     );
   }
 });
+
+Deno.test("rrule that never fires is refused at parse, not thrown", () => {
+  assertEquals(
+    rejection({
+      type: "rrule",
+      expression: "DTSTART:20260101T000000\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+    }),
+    {
+      field: "schedule_expression",
+      message: "RRULE: the rule never fires (or too rarely to compute)",
+    },
+  );
+});
+
+Deno.test("rrule whose instances leave the calendar ends there instead of throwing", () => {
+  assertEquals(
+    runsAfter(
+      {
+        type: "rrule",
+        expression: "DTSTART:20260101T000000\nRRULE:FREQ=YEARLY;INTERVAL=5000;COUNT=60",
+      },
+      "2025-01-01T00:00:00Z",
+      5,
+    ),
+    ["2026-01-01T00:00:00.000Z", "7026-01-01T00:00:00.000Z"],
+  );
+});
+
+Deno.test("rrule whose COUNT instances all fall in DST gaps is refused", () => {
+  const minutes = Array.from({ length: 60 }, (_, i) => i).join(",");
+  assertEquals(
+    rejection({
+      type: "rrule",
+      expression:
+        `DTSTART:20260101T000000\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU;BYHOUR=2;BYMINUTE=${minutes};COUNT=1000`,
+      timezone: "America/New_York",
+    }).message,
+    "RRULE: too many instances fall in daylight-saving gaps",
+  );
+});
