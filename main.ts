@@ -2,6 +2,9 @@ import manifest from "./deno.json" with { type: "json" };
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { createApp } from "./src/http/app.ts";
 import { createLogger } from "./src/log.ts";
+import { TaskActors } from "./src/runtime/actors.ts";
+import { TaskService } from "./src/runtime/tasks.ts";
+import { openStore } from "./src/store/mod.ts";
 
 async function main(): Promise<number> {
   const config = loadConfig(Deno.env.toObject());
@@ -17,7 +20,39 @@ async function main(): Promise<number> {
     );
   }
 
-  const app = createApp({ version: manifest.version, logger });
+  const storeName = config.databaseUrl === null
+    ? `embedded PGlite in ${config.dataDir}`
+    : "PostgreSQL (DATABASE_URL)";
+  let store;
+  try {
+    store = await openStore({
+      databaseUrl: config.databaseUrl?.reveal() ?? null,
+      dataDir: config.dataDir,
+    });
+  } catch (error) {
+    // The driver's message may quote the URL; say which store failed and why, not the secret.
+    console.error(`chronolog: cannot open the event log (${storeName}): ${describeError(error)}`);
+    return 1;
+  }
+  const loadStarted = performance.now();
+  const actors = new TaskActors(store);
+  const loaded = await actors.load();
+  logger.info(
+    `Event log: ${storeName}; ${loaded} live tasks loaded in ${
+      Math.round(performance.now() - loadStarted)
+    } ms`,
+  );
+  const tasks = new TaskService(store, actors);
+
+  const app = createApp({
+    version: manifest.version,
+    logger,
+    tasks: {
+      tasks,
+      defaultTimeoutS: config.taskTimeoutS,
+      allowCommand: config.allowCommand,
+    },
+  });
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
@@ -30,6 +65,7 @@ async function main(): Promise<number> {
     }, app.fetch);
   } catch (error) {
     console.error(`chronolog: cannot listen on ${config.host}:${config.port}: ${error}`);
+    await store.close();
     return 1;
   }
 
@@ -43,8 +79,14 @@ async function main(): Promise<number> {
   }
   for (const signal of signals) Deno.addSignalListener(signal, shutDown);
   await server.finished;
+  await store.close();
   logger.info("Stopped");
   return 0;
+}
+
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s]*/gi, "<url>");
 }
 
 Deno.exit(await main());

@@ -3,6 +3,9 @@ import manifest from "../deno.json" with { type: "json" };
 import type { LogFields, Logger } from "../src/log.ts";
 import assertModule from "node:assert/strict";
 import { isDomainError } from "../src/domain/errors.ts";
+import { openStore } from "../src/store/mod.ts";
+import type { EventStore } from "../src/store/event_store.ts";
+import postgres from "postgres";
 import {
   nextOccurrences,
   parseSchedule,
@@ -26,6 +29,16 @@ export interface Service {
   output(): string;
   /** Sends SIGTERM (SIGKILL after 10 s) and waits for the process to exit. */
   stop(): Promise<Deno.CommandStatus>;
+  /** Sends SIGKILL and waits for the process to die; the data stays for a restart. */
+  kill(): Promise<Deno.CommandStatus>;
+}
+
+/** Where a started service keeps its log. */
+export interface ServiceOptions {
+  /** PGlite's folder; a temporary copy of an empty migrated database when absent. */
+  dataDir?: string;
+  /** A Postgres URL (sets DATABASE_URL). */
+  databaseUrl?: string | null;
 }
 
 /** What a process that ran to completion left behind. */
@@ -58,10 +71,19 @@ export function freePort(): number {
 }
 
 /** Starts main.ts on a free port and resolves once GET /health answers. */
-export async function startService(env: Record<string, string> = {}): Promise<Service> {
+export async function startService(
+  env: Record<string, string> = {},
+  options: ServiceOptions = {},
+): Promise<Service> {
   const port = freePort();
-  const dataDir = await Deno.makeTempDir({ prefix: "chronolog_test_" });
-  const child = spawnMain({ PORT: String(port), CHRONOLOG_DATA_DIR: dataDir, ...env });
+  const ownsData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? await pgliteDir();
+  const child = spawnMain({
+    PORT: String(port),
+    CHRONOLOG_DATA_DIR: dataDir,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...env,
+  });
   const stdout = collect(child.stdout);
   const stderr = collect(child.stderr);
   // Written by the status callback; the assertion keeps TypeScript from narrowing it to null.
@@ -75,7 +97,14 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
     const result = await status;
     clearTimeout(timer);
     await Promise.all([stdout.done, stderr.done]);
-    await Deno.remove(dataDir, { recursive: true });
+    if (ownsData) await Deno.remove(dataDir, { recursive: true });
+    return result;
+  }
+
+  async function kill(): Promise<Deno.CommandStatus> {
+    if (exited === null) child.kill("SIGKILL");
+    const result = await status;
+    await Promise.all([stdout.done, stderr.done]);
     return result;
   }
 
@@ -90,12 +119,13 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url, output: () => stdout.text() + stderr.text(), stop };
+  return { url, output: () => stdout.text() + stderr.text(), stop, kill };
 }
 
 /** Runs main.ts until it exits by itself (killing it after 20 s) and returns what it printed. */
 export async function runMain(env: Record<string, string>): Promise<Finished> {
-  const child = spawnMain({ PORT: String(freePort()), ...env });
+  const dataDir = await pgliteDir();
+  const child = spawnMain({ PORT: String(freePort()), CHRONOLOG_DATA_DIR: dataDir, ...env });
   const timer = setTimeout(() => child.kill("SIGKILL"), STARTUP_TIMEOUT_MS);
   const [stdout, stderr, status] = await Promise.all([
     new Response(child.stdout).text(),
@@ -103,6 +133,7 @@ export async function runMain(env: Record<string, string>): Promise<Finished> {
     child.status,
   ]);
   clearTimeout(timer);
+  await Deno.remove(dataDir, { recursive: true });
   return { code: status.code, stdout, stderr };
 }
 
@@ -222,4 +253,129 @@ export function rejection(spec: ScheduleSpec): { field: string | undefined; mess
   const result = parseSchedule(spec);
   if (!isDomainError(result)) throw new Error(`expected ${spec.expression} to be rejected`);
   return { field: result.field, message: result.message };
+}
+
+/** The two stores every store test runs on. */
+export type StoreKind = "pglite" | "postgres";
+
+/**
+ * The Postgres server the tests use: TEST_DATABASE_URL (CI sets it), else the local server on
+ * 127.0.0.1:5432 when one answers. Null when neither: Postgres tests are then skipped, loudly.
+ */
+export const POSTGRES_ADMIN_URL: string | null = await findPostgres();
+
+async function findPostgres(): Promise<string | null> {
+  const configured = Deno.env.get("TEST_DATABASE_URL");
+  if (configured) return configured;
+  const local = "postgres://postgres@127.0.0.1:5432/postgres";
+  const sql = postgres(local, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return local;
+  } catch {
+    console.warn("No PostgreSQL on 127.0.0.1:5432 and no TEST_DATABASE_URL: Postgres tests skip");
+    return null;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** A fresh empty database for one test. */
+export interface TestDatabase {
+  kind: StoreKind;
+  /** DATABASE_URL for a service on this database (null for PGlite). */
+  databaseUrl: string | null;
+  /** CHRONOLOG_DATA_DIR for a service on this database (PGlite). */
+  dataDir: string;
+  /** Opens a store on it (several may be open on Postgres; one at a time on PGlite). */
+  open(): Promise<EventStore>;
+  /** Drops the database or removes the folder. */
+  drop(): Promise<void>;
+}
+
+let template: Promise<string> | null = null;
+
+/** A temporary PGlite folder holding an empty, migrated database (copied from a template). */
+export async function pgliteDir(): Promise<string> {
+  template ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "chronolog_template_" });
+    const store = await openStore({ dataDir: dir });
+    await store.close();
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    return dir;
+  })();
+  const source = await template;
+  const dir = await Deno.makeTempDir({ prefix: "chronolog_test_" });
+  await copyDir(source, dir);
+  return dir;
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  for await (const entry of Deno.readDir(from)) {
+    const source = `${from}/${entry.name}`;
+    const target = `${to}/${entry.name}`;
+    if (entry.isDirectory) {
+      await Deno.mkdir(target);
+      await copyDir(source, target);
+    } else {
+      await Deno.copyFile(source, target);
+    }
+  }
+}
+
+/** Creates a fresh database of the given kind. */
+export async function createDatabase(kind: StoreKind): Promise<TestDatabase> {
+  const dataDir = await pgliteDir();
+  if (kind === "pglite") {
+    return {
+      kind,
+      databaseUrl: null,
+      dataDir,
+      open: () => openStore({ dataDir }),
+      drop: () => Deno.remove(dataDir, { recursive: true }),
+    };
+  }
+  if (POSTGRES_ADMIN_URL === null) throw new Error("No PostgreSQL server for this test");
+  const name = `chronolog_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  return {
+    kind,
+    databaseUrl,
+    dataDir,
+    open: () => openStore({ databaseUrl }),
+    async drop() {
+      await Deno.remove(dataDir, { recursive: true });
+      const admin = postgres(POSTGRES_ADMIN_URL!, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Registers one test per store kind, each with a fresh database and an open store. */
+export function storeTest(
+  name: string,
+  fn: (store: EventStore, database: TestDatabase) => Promise<void>,
+): void {
+  for (const kind of ["pglite", "postgres"] as const) {
+    Deno.test({
+      name: `${kind}: ${name}`,
+      ignore: kind === "postgres" && POSTGRES_ADMIN_URL === null,
+      async fn() {
+        const database = await createDatabase(kind);
+        const store = await database.open();
+        try {
+          await fn(store, database);
+        } finally {
+          await store.close();
+          await database.drop();
+        }
+      },
+    });
+  }
 }

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Logger } from "../log.ts";
 import { failure, INTERNAL_ERROR, INVALID_REQUEST, MethodRegistry } from "./jsonrpc.ts";
 import { registerScheduleMethods } from "./methods/schedules.ts";
+import { registerTaskMethods, type TaskMethodDeps } from "./methods/tasks.ts";
 
 /** The largest request body accepted, in bytes (1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -16,6 +17,8 @@ export interface AppDeps {
   /** The service version, reported by /health and rpc.discover. */
   version: string;
   logger: Logger;
+  /** The task facade and the settings its methods apply; without it only schedules.* serve. */
+  tasks?: TaskMethodDeps;
 }
 
 /** The Hono application: every route of the service. */
@@ -23,6 +26,7 @@ export function createApp(deps: AppDeps): Hono {
   const { version, logger } = deps;
   const registry = new MethodRegistry({ version, logger });
   registerScheduleMethods(registry);
+  if (deps.tasks !== undefined) registerTaskMethods(registry, deps.tasks);
 
   const app = new Hono({ strict: true });
 

@@ -54,6 +54,8 @@ export type JsonRpcReply = JsonRpcResponse | JsonRpcResponse[] | null;
 export interface RpcContext {
   /** When the request arrived, epoch milliseconds: the "now" of every call in it. */
   readonly receivedAt: number;
+  /** The id of the call being answered (null for notifications): kept in the audit log. */
+  readonly callId?: JsonRpcId;
 }
 
 /** The params schema of a method: a strict zod object, so unknown fields are rejected. */
@@ -238,7 +240,7 @@ export class MethodRegistry {
     if (!params.success) return { error: invalidParams(params.error.issues) };
     let value: unknown;
     try {
-      value = await method.handler(params.data, ctx);
+      value = await method.handler(params.data, { ...ctx, callId: call.id });
     } catch (error) {
       if (isDomainError(error)) return { error: domainError(error) };
       this.#logger.error(`JSON-RPC method ${method.name} failed`, { error });

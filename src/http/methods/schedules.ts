@@ -18,6 +18,12 @@ const REPEAT_POLICIES = ["first", "both", "last"] as const satisfies readonly Re
 /** The most runs one preview may list. */
 export const MAX_PREVIEW_COUNT = 1000;
 
+/** A `dst_policy` override as clients send it. */
+export const DstPolicyParam = z.strictObject({
+  gap: z.enum(GAP_POLICIES).optional(),
+  repeat: z.enum(REPEAT_POLICIES).optional(),
+}).describe("How local times at a daylight-saving edge are read (SPEC §1)");
+
 const ScheduleParams = z.strictObject({
   schedule_type: z.enum(SCHEDULE_TYPES).describe("How schedule_expression is read"),
   schedule_expression: z.string().max(4096).describe("e.g. 0 9 * * 1-5, PT15M, 09:00,17:30"),
@@ -27,10 +33,7 @@ const ScheduleParams = z.strictObject({
     .describe("No run before this instant; the interval anchor when set"),
   schedule_end_at: isoInstant.nullish().describe("No run after this instant"),
   max_runs: z.int().min(1).nullish().describe("No more runs than this"),
-  dst_policy: z.strictObject({
-    gap: z.enum(GAP_POLICIES).optional(),
-    repeat: z.enum(REPEAT_POLICIES).optional(),
-  }).nullish().describe("How local times at a daylight-saving edge are read (SPEC §1)"),
+  dst_policy: DstPolicyParam.nullish(),
 });
 
 const PreviewParams = ScheduleParams.extend({

@@ -1,0 +1,170 @@
+/**
+ * Task actors: every live task has a small in-memory record (its version, next run, whether its
+ * schedule is enabled), loaded at start from the snapshots. A command for a task runs in the
+ * task's mailbox, one at a time: the actor reads the task's snapshot, `decide`s, folds the
+ * events with `evolve`, and appends them with the version it read. When another process moved
+ * the task meanwhile the append reports a conflict and the actor decides again on fresh state,
+ * so concurrent commands are serialized, never lost.
+ */
+import { DomainError, isDomainError } from "../domain/errors.ts";
+import {
+  decide,
+  evolve,
+  type TaskCommand,
+  type TaskEvent,
+  type TaskState,
+  type TaskStatus,
+} from "../domain/task.ts";
+import type { EventMetadata, EventStore, TaskSummary } from "../store/event_store.ts";
+
+/** How many times a command is decided again after losing a race to another writer. */
+const MAX_ATTEMPTS = 8;
+/** Snapshots read per query at start. */
+const LOAD_PAGE = 10_000;
+
+/** The hot fields of one live task; a class so a million of them share one shape. */
+class ActorRecord {
+  version: number;
+  nextRunAt: number | null;
+  enabled: boolean;
+  status: TaskStatus;
+
+  constructor(version: number, nextRunAt: number | null, enabled: boolean, status: TaskStatus) {
+    this.version = version;
+    this.nextRunAt = nextRunAt;
+    this.enabled = enabled;
+    this.status = status;
+  }
+}
+
+/** What a command did: the task after it and the events it recorded. */
+export interface CommandOutcome {
+  state: TaskState;
+  events: TaskEvent[];
+}
+
+/** Options of the actor system. */
+export interface ActorOptions {
+  /** The clock (epoch ms); tests pass their own. */
+  clock?: () => number;
+}
+
+/** Every live task's actor, over one event store. */
+export class TaskActors {
+  readonly #store: EventStore;
+  readonly #clock: () => number;
+  readonly #records = new Map<string, ActorRecord>();
+  readonly #mailboxes = new Map<string, Promise<unknown>>();
+
+  constructor(store: EventStore, options: ActorOptions = {}) {
+    this.#store = store;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Loads every live task's hot fields from the snapshots; returns how many. */
+  async load(): Promise<number> {
+    let after: string | null = null;
+    for (;;) {
+      const page: TaskSummary[] = await this.#store.scanSummaries(after, LOAD_PAGE);
+      for (const summary of page) {
+        this.#records.set(
+          summary.id,
+          new ActorRecord(summary.version, summary.nextRunAt, summary.enabled, summary.status),
+        );
+      }
+      if (page.length < LOAD_PAGE) return this.#records.size;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  /** How many live tasks are in memory. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** A live task's hot fields, as this process last saw them. */
+  summary(id: string): TaskSummary | null {
+    const record = this.#records.get(id);
+    if (record === undefined) return null;
+    return {
+      id,
+      version: record.version,
+      nextRunAt: record.nextRunAt,
+      enabled: record.enabled,
+      status: record.status,
+    };
+  }
+
+  /**
+   * Runs a command in the task's mailbox. `build` receives the decision time and makes the
+   * command (so a retried decision gets a fresh `now`); it may refuse with a DomainError.
+   */
+  execute(
+    taskId: string,
+    build: (now: number, state: TaskState | null) => TaskCommand | DomainError,
+    metadata: EventMetadata,
+  ): Promise<CommandOutcome | DomainError> {
+    const previous = this.#mailboxes.get(taskId) ?? Promise.resolve();
+    const outcome = previous.then(() => this.#run(taskId, build, metadata));
+    const settled = outcome.catch(() => {});
+    this.#mailboxes.set(taskId, settled);
+    // An idle task keeps no mailbox, so a million idle tasks cost no promises.
+    settled.then(() => {
+      if (this.#mailboxes.get(taskId) === settled) this.#mailboxes.delete(taskId);
+    });
+    return outcome;
+  }
+
+  async #run(
+    taskId: string,
+    build: (now: number, state: TaskState | null) => TaskCommand | DomainError,
+    metadata: EventMetadata,
+  ): Promise<CommandOutcome | DomainError> {
+    for (let attempt = 1;; attempt++) {
+      const state = await this.#store.loadTask(taskId);
+      const command = build(this.#clock(), state);
+      if (isDomainError(command)) return command;
+      const events = decide(state, command);
+      if (isDomainError(events)) return events;
+      if (events.length === 0) {
+        if (state === null) return new DomainError("not_found", "No such task", "task_id");
+        return { state, events };
+      }
+      const next = events.reduce<TaskState | null>(evolve, state)!;
+      const result = await this.#store.append({
+        streamId: taskId,
+        expectedVersion: state?.version ?? 0,
+        events,
+        metadata,
+        state: next,
+      });
+      if (!isDomainError(result)) {
+        this.#remember(next);
+        return { state: next, events };
+      }
+      // A version conflict means another writer won the race: decide again on its result.
+      // Other conflicts (an id taken, an occurrence that already ran) are the answer.
+      if (result.field !== undefined || attempt >= MAX_ATTEMPTS) return result;
+    }
+  }
+
+  #remember(state: TaskState): void {
+    if (state.deletedAt !== null) {
+      this.#records.delete(state.id);
+      return;
+    }
+    const enabled = state.schedule?.enabled ?? false;
+    const record = this.#records.get(state.id);
+    if (record === undefined) {
+      this.#records.set(
+        state.id,
+        new ActorRecord(state.version, state.nextRunAt, enabled, state.status),
+      );
+    } else {
+      record.version = state.version;
+      record.nextRunAt = state.nextRunAt;
+      record.enabled = enabled;
+      record.status = state.status;
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The event log's interface: what the runtime and the audit tools need from storage. One
+ * implementation (sql_event_store.ts) runs the same SQL over two drivers (postgres.ts, pglite.ts).
+ */
+import type { DomainError } from "../domain/errors.ts";
+import type { TaskEvent, TaskState, TaskStatus } from "../domain/task.ts";
+import type { ScheduleType } from "../domain/schedule/mod.ts";
+
+/** Who and what caused an event, kept beside it for auditors. */
+export interface EventMetadata {
+  /** The user or component that issued the command. */
+  actor: string | null;
+  /** The request that carried the command (the JSON-RPC id or X-Request-Id). */
+  requestId: string | null;
+  /** The command or method that produced the event. */
+  causation: string | null;
+}
+
+/** An event as the log holds it. `event.at` is the recorded time. */
+export interface RecordedEvent {
+  /** Global position: the log's total order. */
+  position: number;
+  streamId: string;
+  /** The version this event gave its stream (1 for the first). */
+  version: number;
+  event: TaskEvent;
+  metadata: EventMetadata;
+}
+
+/** Events to append to one task's stream, with the state they lead to. */
+export interface AppendRequest {
+  streamId: string;
+  /** The stream's version the events were decided on (0 for a new stream). */
+  expectedVersion: number;
+  events: TaskEvent[];
+  metadata: EventMetadata;
+  /** The task after these events: written as its snapshot in the same transaction. */
+  state: TaskState;
+}
+
+/** The positions the events took, or a `conflict` DomainError. */
+export type AppendResult = { positions: number[] } | DomainError;
+
+/** The hot fields of a task that start-up loads for every live task. */
+export interface TaskSummary {
+  id: string;
+  version: number;
+  nextRunAt: number | null;
+  enabled: boolean;
+  status: TaskStatus;
+}
+
+/** Filters of tasks.list and tasks.scheduled.list; all optional, combined with AND. */
+export interface TaskQuery {
+  userId?: string | null;
+  status?: TaskStatus | null;
+  parentId?: string | null;
+  scheduleType?: ScheduleType | null;
+  /** Only tasks that have a schedule. */
+  scheduledOnly?: boolean;
+  /** Only tasks whose schedule is enabled. */
+  enabledOnly?: boolean;
+  limit: number;
+  offset: number;
+}
+
+/** One page of tasks and how many match in all. */
+export interface TaskPage {
+  tasks: TaskState[];
+  total: number;
+}
+
+/** Options for reading one stream. */
+export interface StreamRange {
+  /** The first version to read (default 1). */
+  fromVersion?: number;
+  /** The last version to read (default: the newest). */
+  toVersion?: number;
+  /** Only events recorded at or before this instant (epoch ms). */
+  recordedUntil?: number;
+  /** At most this many events (default 1000). */
+  limit?: number;
+}
+
+/** The append-only event log with its task snapshots. */
+export interface EventStore {
+  /** Which driver holds the log. */
+  readonly kind: "postgres" | "pglite";
+  /**
+   * Appends one stream's events; appends that arrive together share one transaction (group
+   * commit). Fails with `conflict` when the stream moved past `expectedVersion` or when a run for
+   * the same `(task_id, scheduled_for)` already exists.
+   */
+  append(request: AppendRequest): Promise<AppendResult>;
+  /** Appends several streams' events in one transaction; at most one request per stream. */
+  appendBatch(requests: AppendRequest[]): Promise<AppendResult[]>;
+  /** One task's events in version order. */
+  readStream(streamId: string, range?: StreamRange): Promise<RecordedEvent[]>;
+  /** Events after a global position, in position order, never skipping a late commit. */
+  readAll(after: number, limit: number): Promise<RecordedEvent[]>;
+  /** A task's latest snapshot, deleted ones included; null when it never existed. */
+  loadTask(id: string): Promise<TaskState | null>;
+  /** Snapshots ordered by id after `after` (keyset paging), deleted ones included. */
+  scanSnapshots(after: string | null, limit: number): Promise<TaskState[]>;
+  /** Live tasks' hot fields ordered by id after `after` (keyset paging): start-up's input. */
+  scanSummaries(after: string | null, limit: number): Promise<TaskSummary[]>;
+  /** A filtered page of live tasks, newest first. */
+  queryTasks(query: TaskQuery): Promise<TaskPage>;
+  /** Enabled live tasks whose next run is at or before `before`, soonest first. */
+  dueTasks(
+    options: { before: number; userId?: string | null; limit: number },
+  ): Promise<TaskState[]>;
+  /** Counts for the audit: events, distinct streams, snapshots and runs. */
+  counts(): Promise<{ events: number; streams: number; snapshots: number; runs: number }>;
+  /** Closes the connection(s); pending appends finish first. */
+  close(): Promise<void>;
+}

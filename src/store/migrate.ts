@@ -1,0 +1,72 @@
+/**
+ * Forward-only migrations: `migrations/NNN_name.sql`, applied in order, each in its own
+ * transaction, recorded in `schema_migrations`. An advisory lock lets several processes start
+ * on one database at once: the first applies, the others find the work done.
+ */
+import type { SqlClient } from "./sql_client.ts";
+
+/** The repository's migrations folder. */
+export const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
+
+const MIGRATION_FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
+const MIGRATION_LOCK = 7_243_001;
+
+/** One migration file. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Reads the migration files of `dir` in version order. */
+export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
+  const migrations: Migration[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const match = MIGRATION_FILE.exec(entry.name);
+    if (!entry.isFile || match === null) continue;
+    migrations.push({
+      version: Number(match[1]),
+      name: match[2],
+      sql: await Deno.readTextFile(new URL(entry.name, dir)),
+    });
+  }
+  migrations.sort((a, b) => a.version - b.version);
+  for (let i = 1; i < migrations.length; i++) {
+    if (migrations[i].version === migrations[i - 1].version) {
+      throw new Error(`Two migrations have version ${migrations[i].version}`);
+    }
+  }
+  return migrations;
+}
+
+/** Applies the migrations not yet applied; returns the versions it applied. */
+export async function migrate(client: SqlClient, migrations: Migration[]): Promise<number[]> {
+  await client.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await tx.script(
+      `create table if not exists schema_migrations (
+         version integer primary key,
+         name text not null,
+         applied_at timestamptz not null default now()
+       )`,
+    );
+  });
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const done = await client.transaction(async (tx) => {
+      await tx.query(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      const rows = await tx.query(`select 1 from schema_migrations where version = $1`, [
+        migration.version,
+      ]);
+      if (rows.length > 0) return false;
+      await tx.script(migration.sql);
+      await tx.query(`insert into schema_migrations (version, name) values ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}

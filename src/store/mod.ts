@@ -1,0 +1,34 @@
+/** Opens the event log: Postgres when a URL is given, otherwise embedded PGlite in a folder. */
+import type { EventStore } from "./event_store.ts";
+import { migrate, readMigrations } from "./migrate.ts";
+import { openPglite } from "./pglite.ts";
+import { connectPostgres } from "./postgres.ts";
+import type { SqlClient } from "./sql_client.ts";
+import { SqlEventStore } from "./sql_event_store.ts";
+
+export type * from "./event_store.ts";
+
+/** Where the log lives. */
+export interface StoreOptions {
+  /** A PostgreSQL URL; when absent, PGlite in `dataDir`. */
+  databaseUrl?: string | null;
+  /** PGlite's folder; null keeps an embedded database in memory (tests). */
+  dataDir?: string | null;
+  /** Pool size for Postgres (default 10). */
+  maxConnections?: number;
+}
+
+/** Connects, applies pending migrations and returns the store. */
+export async function openStore(options: StoreOptions): Promise<EventStore> {
+  const kind = options.databaseUrl ? "postgres" : "pglite";
+  const client: SqlClient = options.databaseUrl
+    ? connectPostgres(options.databaseUrl, { max: options.maxConnections })
+    : await openPglite(options.dataDir ?? null);
+  try {
+    await migrate(client, await readMigrations());
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw error;
+  }
+  return new SqlEventStore(client, kind);
+}

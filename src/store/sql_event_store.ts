@@ -1,0 +1,520 @@
+/**
+ * The event log in SQL, shared by the postgres.js and PGlite adapters.
+ *
+ * Appends are serialized by a transaction-level advisory lock taken before any insert, so global
+ * positions become visible in the order they were taken: a reader by position never sees 11
+ * before 10 commits (the gap problem). Group commit makes that lock cheap: appends that arrive
+ * while a transaction is in flight wait in a queue and go together in the next one, one
+ * multi-row INSERT per table, so a firing storm costs a few round trips instead of one per event.
+ */
+import { DomainError } from "../domain/errors.ts";
+import type { TaskEvent, TaskState } from "../domain/task.ts";
+import type {
+  AppendRequest,
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  RecordedEvent,
+  StreamRange,
+  TaskPage,
+  TaskQuery,
+  TaskSummary,
+} from "./event_store.ts";
+import {
+  type Row,
+  type SqlClient,
+  type SqlRunner,
+  sqlState,
+  UNIQUE_VIOLATION,
+} from "./sql_client.ts";
+
+/** The advisory lock key that serializes appends across every process on the database. */
+const APPEND_LOCK = 7_243_002;
+/** Appends per transaction at most; the rest wait for the next one. */
+const MAX_BATCH = 1000;
+
+/** SQL turning a bigint of epoch milliseconds into a timestamptz, exactly (null stays null). */
+function instant(column: string): string {
+  return `(timestamptz 'epoch' + (${column}) * interval '1 millisecond')`;
+}
+
+interface Pending {
+  request: AppendRequest;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface RunClaim {
+  index: number;
+  run_id: string;
+  task_id: string;
+  scheduled_for: number;
+  trigger: string;
+  attempt: number;
+  status: string;
+  started_at: number | null;
+  lateness_ms: number | null;
+}
+
+interface RunUpdate {
+  run_id: string;
+  status: string;
+  attempt: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  result: unknown;
+  has_result: boolean;
+  error: string | null;
+}
+
+const EVENT_COLUMNS =
+  "global_position, stream_id, stream_version, type, data, metadata, recorded_at";
+
+/** An EventStore over any SqlClient. */
+export class SqlEventStore implements EventStore {
+  readonly kind: "postgres" | "pglite";
+  readonly #client: SqlClient;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+
+  constructor(client: SqlClient, kind: "postgres" | "pglite") {
+    this.#client = client;
+    this.kind = kind;
+  }
+
+  append(request: AppendRequest): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    // Let the appends of the current tick join the first batch.
+    await Promise.resolve();
+    while (this.#queue.length > 0) {
+      const batch: Pending[] = [];
+      const waiting: Pending[] = [];
+      const streams = new Set<string>();
+      for (const pending of this.#queue) {
+        // One request per stream per transaction: a second one was decided on the first's
+        // outcome, so it waits for the next transaction.
+        if (batch.length < MAX_BATCH && !streams.has(pending.request.streamId)) {
+          batch.push(pending);
+          streams.add(pending.request.streamId);
+        } else {
+          waiting.push(pending);
+        }
+      }
+      this.#queue = waiting;
+      try {
+        const results = await this.appendBatch(batch.map((pending) => pending.request));
+        batch.forEach((pending, i) => pending.resolve(results[i]));
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    this.#flushing = null;
+  }
+
+  async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    if (new Set(requests.map((request) => request.streamId)).size !== requests.length) {
+      throw new Error("appendBatch takes at most one request per stream");
+    }
+    try {
+      return await this.#client.transaction((tx) => writeBatch(tx, requests));
+    } catch (error) {
+      if (requests.length > 1) {
+        // One bad request must not sink the others: retry them one by one.
+        const results: AppendResult[] = [];
+        for (const request of requests) results.push(...await this.appendBatch([request]));
+        return results;
+      }
+      // A unique key caught what the version check could not see: a concurrent writer won.
+      if (sqlState(error) === UNIQUE_VIOLATION) return [conflict("The task changed meanwhile")];
+      throw error;
+    }
+  }
+
+  async readStream(streamId: string, range: StreamRange = {}): Promise<RecordedEvent[]> {
+    const rows = await this.#client.query(
+      `select ${EVENT_COLUMNS} from events
+        where stream_id = $1 and stream_version >= $2
+          and ($3::int is null or stream_version <= $3)
+          and ($4::bigint is null or recorded_at <= ${instant("$4::bigint")})
+        order by stream_version limit $5`,
+      [
+        streamId,
+        range.fromVersion ?? 1,
+        range.toVersion ?? null,
+        range.recordedUntil ?? null,
+        range.limit ?? 1000,
+      ],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(after: number, limit: number): Promise<RecordedEvent[]> {
+    const rows = await this.#client.query(
+      `select ${EVENT_COLUMNS} from events where global_position > $1
+        order by global_position limit $2`,
+      [after, limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async loadTask(id: string): Promise<TaskState | null> {
+    const rows = await this.#client.query<{ state: TaskState }>(
+      `select state from tasks where task_id = $1`,
+      [id],
+    );
+    return rows[0]?.state ?? null;
+  }
+
+  async scanSnapshots(after: string | null, limit: number): Promise<TaskState[]> {
+    const rows = await this.#client.query<{ state: TaskState }>(
+      `select state from tasks where ($1::text is null or task_id > $1)
+        order by task_id limit $2`,
+      [after, limit],
+    );
+    return rows.map((row) => row.state);
+  }
+
+  async scanSummaries(after: string | null, limit: number): Promise<TaskSummary[]> {
+    const rows = await this.#client.query(
+      `select task_id, version, next_run_at, schedule_enabled, status from tasks
+        where ($1::text is null or task_id > $1) and deleted_at is null
+        order by task_id limit $2`,
+      [after, limit],
+    );
+    return rows.map((row) => ({
+      id: row.task_id as string,
+      version: Number(row.version),
+      nextRunAt: toMs(row.next_run_at),
+      enabled: row.schedule_enabled as boolean,
+      status: row.status as TaskSummary["status"],
+    }));
+  }
+
+  async queryTasks(query: TaskQuery): Promise<TaskPage> {
+    const conditions = ["deleted_at is null"];
+    const params: unknown[] = [];
+    const where = (sql: string, value: unknown) => {
+      params.push(value);
+      conditions.push(sql.replace("?", `$${params.length}`));
+    };
+    if (query.userId != null) where("user_id = ?", query.userId);
+    if (query.status != null) where("status = ?", query.status);
+    if (query.parentId != null) where("parent_id = ?", query.parentId);
+    if (query.scheduleType != null) where("schedule_type = ?", query.scheduleType);
+    if (query.scheduledOnly) conditions.push("schedule_type is not null");
+    if (query.enabledOnly) conditions.push("schedule_enabled");
+    const filter = conditions.join(" and ");
+    const [page, count] = await Promise.all([
+      this.#client.query<{ state: TaskState }>(
+        `select state from tasks where ${filter}
+          order by created_at desc, task_id desc
+          limit $${params.length + 1} offset $${params.length + 2}`,
+        [...params, query.limit, query.offset],
+      ),
+      this.#client.query(`select count(*) as total from tasks where ${filter}`, params),
+    ]);
+    return { tasks: page.map((row) => row.state), total: Number(count[0].total) };
+  }
+
+  async dueTasks(
+    options: { before: number; userId?: string | null; limit: number },
+  ): Promise<TaskState[]> {
+    const rows = await this.#client.query<{ state: TaskState }>(
+      `select state from tasks
+        where deleted_at is null and schedule_enabled and next_run_at is not null
+          and next_run_at <= ${instant("$1::bigint")}
+          and ($2::text is null or user_id = $2)
+        order by next_run_at, task_id limit $3`,
+      [options.before, options.userId ?? null, options.limit],
+    );
+    return rows.map((row) => row.state);
+  }
+
+  async counts(): Promise<{ events: number; streams: number; snapshots: number; runs: number }> {
+    const [row] = await this.#client.query(
+      `select (select count(*) from events) as events,
+              (select count(distinct stream_id) from events) as streams,
+              (select count(*) from tasks) as snapshots,
+              (select count(*) from runs) as runs`,
+    );
+    return {
+      events: Number(row.events),
+      streams: Number(row.streams),
+      snapshots: Number(row.snapshots),
+      runs: Number(row.runs),
+    };
+  }
+
+  async close(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+    await this.#client.close();
+  }
+}
+
+async function writeBatch(tx: SqlRunner, requests: AppendRequest[]): Promise<AppendResult[]> {
+  await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+  const rows = await tx.query(
+    `select task_id, version from tasks
+      where task_id in (select jsonb_array_elements_text($1::text::jsonb))`,
+    [JSON.stringify(requests.map((request) => request.streamId))],
+  );
+  const versions = new Map(rows.map((row) => [row.task_id as string, Number(row.version)]));
+  const results: (AppendResult | null)[] = requests.map((request) => {
+    const current = versions.get(request.streamId) ?? 0;
+    if (current === request.expectedVersion) {
+      return request.events.length === 0 ? { positions: [] } : null;
+    }
+    return request.expectedVersion === 0
+      ? conflict(`A task with id "${request.streamId}" already exists`, "id")
+      : conflict(`The task is at version ${current}, not ${request.expectedVersion}`);
+  });
+
+  await claimRuns(tx, requests, results);
+  const accepted = requests.map((request, index) => ({ request, index }))
+    .filter(({ index }) => results[index] === null);
+  if (accepted.length === 0) return results as AppendResult[];
+  await updateRuns(tx, accepted.map(({ request }) => request));
+
+  const eventRows = accepted.flatMap(({ request }) =>
+    request.events.map((event, k) => ({
+      stream_id: request.streamId,
+      stream_version: request.expectedVersion + k + 1,
+      type: event.type,
+      data: event.data,
+      metadata: request.metadata,
+      recorded_at: event.at,
+    }))
+  ).map((row, ord) => ({ ...row, ord }));
+  const inserted = await tx.query(
+    `insert into events (stream_id, stream_version, type, data, metadata, recorded_at)
+     select stream_id, stream_version, type, data, metadata, ${instant("recorded_at")}
+       from jsonb_to_recordset($1::text::jsonb) as x(ord int, stream_id text,
+            stream_version int, type text, data jsonb, metadata jsonb, recorded_at bigint)
+      order by ord
+     returning global_position, stream_id, stream_version`,
+    [JSON.stringify(eventRows)],
+  );
+  const positions = new Map(
+    inserted.map((
+      row,
+    ) => [`${row.stream_id}\u0000${row.stream_version}`, Number(row.global_position)]),
+  );
+  await writeSnapshots(tx, accepted.map(({ request }) => request.state));
+  for (const { request, index } of accepted) {
+    results[index] = {
+      positions: request.events.map((_, k) =>
+        positions.get(`${request.streamId}\u0000${request.expectedVersion + k + 1}`)!
+      ),
+    };
+  }
+  return results as AppendResult[];
+}
+
+/**
+ * Inserts a runs row for every run a request starts or skips. The unique key on
+ * `(task_id, scheduled_for)` refuses a second run of one occurrence; the request that asked for
+ * it is refused whole, and any other row it inserted is taken back.
+ */
+async function claimRuns(
+  tx: SqlRunner,
+  requests: AppendRequest[],
+  results: (AppendResult | null)[],
+): Promise<void> {
+  const claims: RunClaim[] = [];
+  requests.forEach((request, index) => {
+    if (results[index] !== null) return;
+    for (const event of request.events) {
+      if (event.type === "RunStarted" && event.data.attempt === 1) {
+        claims.push({
+          index,
+          run_id: event.data.runId,
+          task_id: request.streamId,
+          scheduled_for: event.data.scheduledFor,
+          trigger: event.data.trigger,
+          attempt: 1,
+          status: "running",
+          started_at: event.at,
+          lateness_ms: event.data.latenessMs,
+        });
+      } else if (event.type === "RunSkipped") {
+        claims.push({
+          index,
+          run_id: event.data.runId,
+          task_id: request.streamId,
+          scheduled_for: event.data.scheduledFor,
+          trigger: "schedule",
+          attempt: 0,
+          status: "skipped",
+          started_at: null,
+          lateness_ms: null,
+        });
+      }
+    }
+  });
+  if (claims.length === 0) return;
+  const inserted = await tx.query(
+    `insert into runs (run_id, task_id, scheduled_for, trigger, attempt, status, started_at,
+                       lateness_ms)
+     select run_id, task_id, ${instant("scheduled_for")}, trigger, attempt, status,
+            ${instant("started_at")}, lateness_ms
+       from jsonb_to_recordset($1::text::jsonb) as x(run_id text, task_id text,
+            scheduled_for bigint, trigger text, attempt int, status text, started_at bigint,
+            lateness_ms int)
+     on conflict do nothing
+     returning run_id`,
+    [JSON.stringify(claims)],
+  );
+  const claimed = new Set(inserted.map((row) => row.run_id as string));
+  for (const claim of claims) {
+    if (!claimed.has(claim.run_id)) {
+      results[claim.index] = conflict(
+        `The occurrence ${
+          new Date(claim.scheduled_for).toISOString()
+        } already has a run; each occurrence runs once`,
+        "scheduled_for",
+      );
+    }
+  }
+  const orphans = claims.filter((claim) =>
+    results[claim.index] !== null && claimed.has(claim.run_id)
+  );
+  if (orphans.length > 0) {
+    await tx.query(
+      `delete from runs where run_id in (select jsonb_array_elements_text($1::text::jsonb))`,
+      [JSON.stringify(orphans.map((claim) => claim.run_id))],
+    );
+  }
+}
+
+/** Applies retries and outcomes to the runs rows, one merged update per run. */
+async function updateRuns(tx: SqlRunner, requests: AppendRequest[]): Promise<void> {
+  const updates = new Map<string, RunUpdate>();
+  const update = (runId: string, change: Partial<RunUpdate>) => {
+    const before = updates.get(runId) ?? {
+      run_id: runId,
+      status: "running",
+      attempt: null,
+      started_at: null,
+      finished_at: null,
+      result: null,
+      has_result: false,
+      error: null,
+    };
+    updates.set(runId, { ...before, ...change });
+  };
+  for (const request of requests) {
+    for (const event of request.events) {
+      switch (event.type) {
+        case "RunStarted":
+          if (event.data.attempt > 1) {
+            update(event.data.runId, {
+              status: "running",
+              attempt: event.data.attempt,
+              started_at: event.at,
+            });
+          }
+          break;
+        case "RunSucceeded":
+          update(event.data.runId, {
+            status: "succeeded",
+            finished_at: event.at,
+            result: event.data.result,
+            has_result: true,
+          });
+          break;
+        case "RunFailed":
+          update(event.data.runId, {
+            status: "failed",
+            finished_at: event.at,
+            error: event.data.error,
+          });
+          break;
+        case "RunTimedOut":
+          update(event.data.runId, {
+            status: "timed_out",
+            finished_at: event.at,
+            error: event.data.error,
+          });
+          break;
+      }
+    }
+  }
+  if (updates.size === 0) return;
+  await tx.query(
+    `update runs set status = x.status,
+            attempt = coalesce(x.attempt, runs.attempt),
+            started_at = coalesce(${instant("x.started_at")}, runs.started_at),
+            finished_at = coalesce(${instant("x.finished_at")}, runs.finished_at),
+            result = case when x.has_result then x.result else runs.result end,
+            error = coalesce(x.error, runs.error)
+       from jsonb_to_recordset($1::text::jsonb) as x(run_id text, status text, attempt int,
+            started_at bigint, finished_at bigint, result jsonb, has_result boolean, error text)
+      where runs.run_id = x.run_id`,
+    [JSON.stringify([...updates.values()])],
+  );
+}
+
+async function writeSnapshots(tx: SqlRunner, states: TaskState[]): Promise<void> {
+  const rows = states.map((state) => ({
+    task_id: state.id,
+    version: state.version,
+    name: state.name,
+    user_id: state.userId,
+    parent_id: state.parentId,
+    status: state.status,
+    schedule_type: state.schedule?.type ?? null,
+    schedule_enabled: state.schedule?.enabled ?? false,
+    next_run_at: state.nextRunAt,
+    created_at: state.createdAt,
+    updated_at: state.updatedAt,
+    deleted_at: state.deletedAt,
+    state,
+  }));
+  await tx.query(
+    `insert into tasks (task_id, version, name, user_id, parent_id, status, schedule_type,
+                        schedule_enabled, next_run_at, created_at, updated_at, deleted_at, state)
+     select task_id, version, name, user_id, parent_id, status, schedule_type, schedule_enabled,
+            ${instant("next_run_at")}, ${instant("created_at")}, ${instant("updated_at")},
+            ${instant("deleted_at")}, state
+       from jsonb_to_recordset($1::text::jsonb) as x(task_id text, version int, name text,
+            user_id text, parent_id text, status text, schedule_type text,
+            schedule_enabled boolean, next_run_at bigint, created_at bigint, updated_at bigint,
+            deleted_at bigint, state jsonb)
+     on conflict (task_id) do update set
+       version = excluded.version, name = excluded.name, user_id = excluded.user_id,
+       parent_id = excluded.parent_id, status = excluded.status,
+       schedule_type = excluded.schedule_type, schedule_enabled = excluded.schedule_enabled,
+       next_run_at = excluded.next_run_at, updated_at = excluded.updated_at,
+       deleted_at = excluded.deleted_at, state = excluded.state`,
+    [JSON.stringify(rows)],
+  );
+}
+
+function conflict(message: string, field?: string): DomainError {
+  return new DomainError("conflict", message, field);
+}
+
+function toMs(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value.getTime() : new Date(value as string).getTime();
+}
+
+function toRecordedEvent(row: Row): RecordedEvent {
+  return {
+    position: Number(row.global_position),
+    streamId: row.stream_id as string,
+    version: Number(row.stream_version),
+    event: {
+      type: row.type,
+      at: toMs(row.recorded_at),
+      data: row.data,
+    } as TaskEvent,
+    metadata: row.metadata as EventMetadata,
+  };
+}
