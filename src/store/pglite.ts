@@ -4,8 +4,26 @@ import type { Row, SqlClient, SqlRunner } from "./sql_client.ts";
 
 /** Opens (creating when absent) the embedded database in `dataDir`; null keeps it in memory. */
 export async function openPglite(dataDir: string | null): Promise<SqlClient> {
-  if (dataDir !== null) await Deno.mkdir(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir ?? undefined);
+  let lock: Deno.FsFile | null = null;
+  if (dataDir !== null) {
+    await Deno.mkdir(dataDir, { recursive: true });
+    // PGlite is one connection per folder: a second process opening it would corrupt it.
+    lock = await Deno.open(`${dataDir}/chronolog.lock`, { create: true, write: true });
+    if (!await lock.tryLock(true)) {
+      lock.close();
+      throw new Error(
+        `the data directory ${dataDir} is in use by another Chronolog process ` +
+          "(the embedded store allows one; use DATABASE_URL for several)",
+      );
+    }
+  }
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir ?? undefined);
+  } catch (error) {
+    lock?.close();
+    throw error;
+  }
   const runner = (tx: PGlite | Transaction): SqlRunner => ({
     async query<R extends Row>(text: string, params: unknown[] = []): Promise<R[]> {
       return (await tx.query<R>(text, params)).rows;
@@ -21,7 +39,11 @@ export async function openPglite(dataDir: string | null): Promise<SqlClient> {
       return await db.transaction((tx) => fn(runner(tx)));
     },
     async close(): Promise<void> {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        lock?.close();
+      }
     },
   };
 }

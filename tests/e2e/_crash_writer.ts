@@ -1,0 +1,65 @@
+/**
+ * A writer for the crash test: appends batches of task commands through the real actors and
+ * group commit until it is killed, printing each batch it saw committed.
+ */
+import { isDomainError } from "../../src/domain/errors.ts";
+import type { TaskSettings } from "../../src/domain/task.ts";
+import { TaskActors } from "../../src/runtime/actors.ts";
+import { TaskService } from "../../src/runtime/tasks.ts";
+import { openStore } from "../../src/store/mod.ts";
+
+const settings: TaskSettings = {
+  name: "crash",
+  userId: "crash",
+  parentId: null,
+  inputs: { payload: "x".repeat(200) },
+  executor: { type: "echo" },
+  priority: 0,
+  dependencies: [],
+  overlapPolicy: "skip",
+  catchupPolicy: "latest",
+  catchupWindowS: 86_400,
+  jitterMs: 0,
+  retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
+  timeoutS: 3600,
+};
+const meta = { actor: "crash-writer", requestId: null, causation: "test" };
+
+const store = await openStore({
+  databaseUrl: Deno.env.get("DATABASE_URL") ?? null,
+  dataDir: Deno.env.get("CHRONOLOG_DATA_DIR") ?? null,
+});
+const tasks = new TaskService(store, new TaskActors(store));
+for (let batch = 0;; batch++) {
+  const ids = Array.from({ length: 100 }, (_, i) => `b${batch}-${i}`);
+  const created = await Promise.all(ids.map((id) =>
+    tasks.create({
+      id,
+      settings,
+      schedule: {
+        type: "interval",
+        expression: "60",
+        timezone: "UTC",
+        enabled: true,
+        startAt: null,
+        endAt: null,
+        maxRuns: null,
+        dstPolicy: null,
+      },
+    }, meta)
+  ));
+  if (created.some(isDomainError)) throw new Error("create refused");
+  // Updates and completed runs in flight when the kill lands, interleaved with creates.
+  await Promise.all(ids.map((id, i) =>
+    i % 2 === 0
+      ? tasks.completeOccurrence(id, {
+        scheduledFor: null,
+        success: true,
+        result: { i },
+        error: null,
+        calculateNextRun: true,
+      }, meta)
+      : tasks.update(id, { settings: { priority: i }, schedule: null, expectedVersion: null }, meta)
+  ));
+  console.log(`batch ${batch}`);
+}
