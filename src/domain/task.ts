@@ -449,8 +449,16 @@ function decideComplete(
   command: Extract<TaskCommand, { type: "CompleteOccurrence" }>,
 ): TaskEvent[] | DomainError {
   const { now } = command;
-  const scheduledFor = command.scheduledFor ?? state.nextRunAt ?? now;
   const schedule = state.schedule;
+  if (command.scheduledFor === null && state.nextRunAt === null && schedule !== null) {
+    return new DomainError(
+      "conflict",
+      "The task has no pending occurrence (its schedule is disabled or complete); " +
+        "pass scheduled_for to report a specific one",
+      "scheduled_for",
+    );
+  }
+  const scheduledFor = command.scheduledFor ?? state.nextRunAt ?? now;
   const trigger: RunTrigger = schedule === null ? "manual" : "schedule";
   const runCount = state.runCount + 1;
   let nextRunAt = state.nextRunAt;
