@@ -51,7 +51,7 @@ create table runs (
   status text not null,
   started_at timestamptz,
   finished_at timestamptz,
-  lateness_ms integer,
+  lateness_ms bigint,
   result jsonb,
   error text,
   constraint runs_one_per_occurrence unique (task_id, scheduled_for)

@@ -365,7 +365,7 @@ async function claimRuns(
             ${instant("started_at")}, lateness_ms
        from jsonb_to_recordset($1::text::jsonb) as x(run_id text, task_id text,
             scheduled_for bigint, trigger text, attempt int, status text, started_at bigint,
-            lateness_ms int)
+            lateness_ms bigint)
      on conflict do nothing
      returning run_id`,
     [JSON.stringify(claims)],
