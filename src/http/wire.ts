@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DomainError } from "../domain/errors.ts";
+import { MAX_INSTANT, MIN_INSTANT } from "../domain/schedule/mod.ts";
 
 const NOT_AN_INSTANT =
   "Expected an ISO 8601 date-time with Z or an offset, e.g. 2026-01-15T09:00:00Z";
@@ -12,8 +13,35 @@ export function parseInstant(text: string, field: string): number | DomainError 
   if (!isoInstant.safeParse(text).success) {
     return new DomainError("invalid_params", NOT_AN_INSTANT, field);
   }
-  return Date.parse(text);
+  const epochMs = Date.parse(text);
+  if (!(epochMs >= MIN_INSTANT && epochMs <= MAX_INSTANT)) {
+    return new DomainError("invalid_params", "Must be an instant between 1970 and 9999", field);
+  }
+  return epochMs;
 }
+
+/**
+ * True when text can be stored: PostgreSQL text and jsonb hold neither NUL nor an unpaired UTF-16
+ * surrogate, so such input is refused at the edge instead of failing in the database.
+ */
+export function isStorableText(text: string): boolean {
+  return text.isWellFormed() && !text.includes("\u0000");
+}
+
+/** The same check over every key and string of a JSON value. */
+export function isStorableJson(value: unknown): boolean {
+  if (typeof value === "string") return isStorableText(value);
+  if (Array.isArray(value)) return value.every(isStorableJson);
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).every(([key, item]) =>
+      isStorableText(key) && isStorableJson(item)
+    );
+  }
+  return true;
+}
+
+/** The message for text that isStorableText refuses. */
+export const NOT_STORABLE = "Must not contain NUL characters or unpaired UTF-16 surrogates";
 
 /** The wire form of an instant: ISO 8601 UTC with millisecond precision and `Z`. */
 export function formatInstant(epochMs: number): string {

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { DomainError, isDomainError } from "../../src/domain/errors.ts";
+import { type DomainError, isDomainError } from "../../src/domain/errors.ts";
 import {
   decide,
   evolve,

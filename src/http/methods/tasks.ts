@@ -13,7 +13,14 @@ import {
 import type { TaskService } from "../../runtime/tasks.ts";
 import type { EventMetadata, RecordedEvent } from "../../store/event_store.ts";
 import type { MethodRegistry, RpcContext } from "../jsonrpc.ts";
-import { formatInstant, isoInstant, parseInstant } from "../wire.ts";
+import {
+  formatInstant,
+  isoInstant,
+  isStorableJson,
+  isStorableText,
+  NOT_STORABLE,
+  parseInstant,
+} from "../wire.ts";
 import { DstPolicyParam } from "./schedules.ts";
 
 /** The most tasks one page may hold. */
@@ -38,11 +45,17 @@ const TaskId = z.string().min(1).max(128).regex(
   /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/,
   "Use letters, digits and . _ : @ - (starting with a letter or digit)",
 );
-const UserId = z.string().min(1).max(128);
+/** Text that is stored: PostgreSQL cannot hold NUL or unpaired surrogates. */
+const text = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
+const UserId = text(128).pipe(z.string().min(1));
 const boundedJson = (what: string) =>
-  z.json().refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
-    message: `${what} must serialize to at most ${MAX_JSON_BYTES} bytes`,
-  });
+  z.json()
+    .refine(isStorableJson, NOT_STORABLE)
+    .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
+      message: `${what} must serialize to at most ${MAX_JSON_BYTES} bytes`,
+    });
+/** A stream version: PostgreSQL integer. */
+const Version = z.int().min(1).max(2_147_483_647);
 
 const ExecutorParam = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("echo") }),
@@ -50,15 +63,15 @@ const ExecutorParam = z.discriminatedUnion("type", [
     type: z.literal("http"),
     url: z.url({ protocol: /^https?$/, error: "Expected an http or https URL" }).max(2048),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
-    headers: z.record(z.string().min(1).max(256), z.string().max(8192))
+    headers: z.record(text(256).pipe(z.string().min(1)), text(8192))
       .refine((headers) => Object.keys(headers).length <= 64, "At most 64 headers")
       .default({}),
     timeout_s: z.int().min(1).max(86_400).nullish(),
   }),
-  z.strictObject({ type: z.literal("queue"), capability: z.string().min(1).max(128) }),
+  z.strictObject({ type: z.literal("queue"), capability: text(128).pipe(z.string().min(1)) }),
   z.strictObject({
     type: z.literal("command"),
-    argv: z.array(z.string().max(4096)).min(1).max(256),
+    argv: z.array(text(4096)).min(1).max(256),
   }),
 ]).describe("What a run does (SPEC §2); echo when absent");
 
@@ -73,7 +86,7 @@ const DependencyParam = z.strictObject({ id: TaskId, required: z.boolean().defau
 
 /** The fields tasks.create and tasks.update share; `.optional()` everywhere, defaults below. */
 const SettingsShape = {
-  name: z.string().trim().min(1).max(256),
+  name: text(256).pipe(z.string().trim().min(1)),
   user_id: UserId.nullish(),
   parent_id: TaskId.nullish(),
   inputs: boundedJson("inputs"),
@@ -90,8 +103,8 @@ const SettingsShape = {
 
 const ScheduleShape = {
   schedule_type: z.enum(SCHEDULE_TYPES),
-  schedule_expression: z.string().min(1).max(16_384),
-  schedule_timezone: z.string().min(1).max(64),
+  schedule_expression: text(16_384).pipe(z.string().min(1)),
+  schedule_timezone: text(64).pipe(z.string().min(1)),
   schedule_enabled: z.boolean(),
   schedule_start_at: isoInstant.nullish(),
   schedule_end_at: isoInstant.nullish(),
@@ -121,7 +134,7 @@ const CreateParams = z.strictObject({
 
 const UpdateParams = z.strictObject({
   task_id: TaskId,
-  version: z.int().min(1).optional()
+  version: Version.optional()
     .describe("Refuse the update with a conflict unless the task is at this version"),
   name: SettingsShape.name.optional(),
   parent_id: SettingsShape.parent_id,
@@ -182,7 +195,7 @@ const CompleteParams = z.strictObject({
   task_id: TaskId,
   success: z.boolean().default(true),
   result: boundedJson("result").optional(),
-  error: z.string().max(8192).nullish(),
+  error: text(8192).nullish(),
   calculate_next_run: z.boolean().default(true),
   scheduled_for: isoInstant.optional()
     .describe("The occurrence that ran (default: the task's next_run_at); each runs once"),
@@ -190,13 +203,13 @@ const CompleteParams = z.strictObject({
 
 const EventsParams = z.strictObject({
   task_id: TaskId,
-  from_version: z.int().min(1).default(1),
+  from_version: Version.default(1),
   limit: z.int().min(1).max(MAX_PAGE).default(100),
 });
 
 const ReplayParams = z.strictObject({
   task_id: TaskId,
-  as_of: z.union([isoInstant, z.int().min(1)])
+  as_of: z.union([isoInstant, Version])
     .describe("An ISO instant, or a stream version (an integer)"),
 });
 
