@@ -5,6 +5,7 @@ import assertModule from "node:assert/strict";
 import { isDomainError } from "../src/domain/errors.ts";
 import { openStore } from "../src/store/mod.ts";
 import type { EventStore } from "../src/store/event_store.ts";
+import type { TaskSettings } from "../src/domain/task.ts";
 import postgres from "postgres";
 import {
   nextOccurrences,
@@ -378,4 +379,24 @@ export function storeTest(
       },
     });
   }
+}
+
+/** A task's settings with the SPEC defaults and an echo executor; overrides win. */
+export function taskSettings(overrides: Partial<TaskSettings> = {}): TaskSettings {
+  return {
+    name: "report",
+    userId: "alice",
+    parentId: null,
+    inputs: { n: 1 },
+    executor: { type: "echo" },
+    priority: 0,
+    dependencies: [],
+    overlapPolicy: "skip",
+    catchupPolicy: "latest",
+    catchupWindowS: 86_400,
+    jitterMs: 0,
+    retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
+    timeoutS: 3600,
+    ...overrides,
+  };
 }

@@ -1,7 +1,9 @@
 /**
- * The command line. Today: `schedule preview` and `schedule validate`, which work offline on the
- * schedule engine; the JSON-RPC client commands (tasks …, scheduler …) arrive with issue 6.
- * Exit codes: 0 success, 1 an invalid schedule, 2 a usage error.
+ * The command line. `schedule preview` and `schedule validate` work offline on the schedule
+ * engine; `events` and `replay` ask a running service over JSON-RPC; `verify` opens the event log
+ * itself. The other JSON-RPC client commands (tasks …, scheduler …) arrive with issue 6.
+ * Exit codes: 0 success, 1 a failure (an invalid schedule, a refused call, a mismatch), 2 a usage
+ * error.
  */
 import { parseArgs } from "node:util";
 import { isDomainError } from "../domain/errors.ts";
@@ -12,15 +14,22 @@ import {
   type RepeatPolicy,
   type ScheduleType,
 } from "../domain/schedule/mod.ts";
+import { runEvents, runReplay } from "./audit.ts";
+import { usageError } from "./common.ts";
+import { runVerify } from "./verify.ts";
 
-const USAGE =
-  `Usage: deno task cli schedule <preview|validate> --type TYPE --expression EXPR [options]
+const USAGE = `Usage: deno task cli <command> [options]
 
 Commands:
   schedule preview    list the next instants a schedule fires (offline)
   schedule validate   check a schedule and describe it in words (offline)
+  events <task_id>    a task's audit log, oldest first (asks the service)
+  replay <task_id>    a task rebuilt as of a stream version or an instant (asks the service)
+  verify              replay the whole log and prove it equals the live state (opens the store)
 
-Options:
+events, replay and verify describe their options with --help, e.g. deno task cli verify --help.
+
+Options of schedule preview and schedule validate (--type and --expression are required):
   -t, --type TYPE          once | interval | cron | daily | weekly | monthly | rrule
   -e, --expression EXPR    e.g. "0 9 * * 1-5", "PT15M", "09:00,17:30"
   -z, --timezone ZONE      IANA zone (default UTC)
@@ -35,10 +44,21 @@ Options:
   -f, --format table|json  output for people (default) or scripts
   -h, --help               this text
 
-Exit codes: 0 success, 1 invalid schedule, 2 usage error.`;
+Exit codes: 0 success, 1 failure (invalid schedule, refused call, mismatch), 2 usage error.`;
+
+const COMMANDS = new Map<string, (args: string[]) => Promise<number>>([
+  ["events", runEvents],
+  ["replay", runReplay],
+  ["verify", runVerify],
+]);
 
 /** Runs the CLI with its arguments and returns the exit code. */
-export function run(args: string[]): number {
+export function run(args: string[]): Promise<number> {
+  const command = COMMANDS.get(args[0]);
+  return command === undefined ? Promise.resolve(runSchedule(args)) : command(args.slice(1));
+}
+
+function runSchedule(args: string[]): number {
   let parsed;
   try {
     parsed = parseArgs({
@@ -149,9 +169,4 @@ export function run(args: string[]): number {
   return 0;
 }
 
-function usageError(message: string): number {
-  console.error(`chronolog: ${message} (see --help)`);
-  return 2;
-}
-
-if (import.meta.main) Deno.exit(run(Deno.args));
+if (import.meta.main) Deno.exit(await run(Deno.args));

@@ -319,6 +319,9 @@ export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
         activeRun: null,
         deletedAt: event.at,
       };
+    default:
+      // Not a domain refusal: a log holding a type this code does not know is corrupt or newer.
+      throw new Error(`Unknown event type ${(event as { type: unknown }).type}`);
   }
 }
 

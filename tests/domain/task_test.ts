@@ -7,29 +7,14 @@ import {
   type ScheduleFields,
   type TaskCommand,
   type TaskEvent,
-  type TaskSettings,
   type TaskState,
 } from "../../src/domain/task.ts";
-import { assert, assertEquals } from "../_helpers.ts";
+import { assert, assertEquals, taskSettings } from "../_helpers.ts";
 
 const T0 = Date.parse("2026-03-02T12:00:00Z");
 const HOUR = 3_600_000;
 
-const SETTINGS: TaskSettings = {
-  name: "nightly",
-  userId: "alice",
-  parentId: null,
-  inputs: {},
-  executor: { type: "echo" },
-  priority: 0,
-  dependencies: [],
-  overlapPolicy: "skip",
-  catchupPolicy: "latest",
-  catchupWindowS: 86_400,
-  jitterMs: 0,
-  retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
-  timeoutS: 3600,
-};
+const SETTINGS = taskSettings({ name: "nightly", inputs: {} });
 
 function schedule(fields: Partial<ScheduleFields>): ScheduleFields {
   return {

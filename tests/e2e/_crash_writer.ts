@@ -3,26 +3,16 @@
  * group commit until it is killed, printing each batch it saw committed.
  */
 import { isDomainError } from "../../src/domain/errors.ts";
-import type { TaskSettings } from "../../src/domain/task.ts";
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import { openStore } from "../../src/store/mod.ts";
+import { taskSettings } from "../_helpers.ts";
 
-const settings: TaskSettings = {
+const settings = taskSettings({
   name: "crash",
   userId: "crash",
-  parentId: null,
   inputs: { payload: "x".repeat(200) },
-  executor: { type: "echo" },
-  priority: 0,
-  dependencies: [],
-  overlapPolicy: "skip",
-  catchupPolicy: "latest",
-  catchupWindowS: 86_400,
-  jitterMs: 0,
-  retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
-  timeoutS: 3600,
-};
+});
 const meta = { actor: "crash-writer", requestId: null, causation: "test" };
 
 const store = await openStore({

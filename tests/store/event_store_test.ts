@@ -4,32 +4,17 @@ import {
   evolve,
   type TaskCommand,
   type TaskEvent,
-  type TaskSettings,
   type TaskState,
 } from "../../src/domain/task.ts";
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import type { AppendRequest, EventStore } from "../../src/store/event_store.ts";
-import { assert, assertEquals, storeTest } from "../_helpers.ts";
+import { assert, assertEquals, storeTest, taskSettings } from "../_helpers.ts";
 
 const T0 = Date.parse("2026-03-01T00:00:00Z");
 const META = { actor: "test", requestId: null, causation: "test" };
 
-const SETTINGS: TaskSettings = {
-  name: "report",
-  userId: "alice",
-  parentId: null,
-  inputs: { n: 1 },
-  executor: { type: "echo" },
-  priority: 0,
-  dependencies: [],
-  overlapPolicy: "skip",
-  catchupPolicy: "latest",
-  catchupWindowS: 86_400,
-  jitterMs: 0,
-  retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
-  timeoutS: 3600,
-};
+const SETTINGS = taskSettings();
 
 /** Decides a command on a state and returns the append request that records it. */
 function request(state: TaskState | null, command: TaskCommand, id = "task-1"): AppendRequest {
