@@ -231,6 +231,11 @@ function collect(stream: ReadableStream<Uint8Array>): { text(): string; done: Pr
 
 /** Asserts a value is truthy. */
 export const assert: (value: unknown, message?: string) => asserts value = assertModule.ok;
+/** Asserts that a promise rejects with an error whose message matches. */
+export const assertRejects: (
+  fn: () => Promise<unknown>,
+  error: RegExp,
+) => Promise<void> = assertModule.rejects;
 /** Asserts deep equality. */
 export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => void =
   assertModule.deepStrictEqual;

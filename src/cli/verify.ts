@@ -64,7 +64,7 @@ export async function runVerify(args: string[]): Promise<number> {
   }
   let store;
   try {
-    store = await openStore({ ...location, maxConnections: 4 });
+    store = await openStore({ ...location, maxConnections: 4, migrate: false });
   } catch (error) {
     return failure(`cannot open the event log (${where}): ${describeError(error)}`);
   }

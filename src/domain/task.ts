@@ -103,6 +103,8 @@ export interface TaskState extends TaskSettings {
   anchor: number | null;
   nextRunAt: number | null;
   lastRunAt: number | null;
+  /** The latest occurrence that ran or was skipped: no next run is ever at or before it. */
+  lastScheduledFor: number | null;
   runCount: number;
   failedRuns: number;
   activeRun: ActiveRun | null;
@@ -275,6 +277,7 @@ export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
         status: "in_progress",
         nextRunAt: event.data.nextRunAt,
         lastRunAt: event.at,
+        lastScheduledFor: Math.max(next.lastScheduledFor ?? -Infinity, event.data.scheduledFor),
         runCount: next.runCount + (event.data.attempt === 1 ? 1 : 0),
         activeRun: {
           runId: event.data.runId,
@@ -302,7 +305,11 @@ export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
         activeRun: null,
       };
     case "RunSkipped":
-      return { ...next, nextRunAt: event.data.nextRunAt };
+      return {
+        ...next,
+        nextRunAt: event.data.nextRunAt,
+        lastScheduledFor: Math.max(next.lastScheduledFor ?? -Infinity, event.data.scheduledFor),
+      };
     case "OccurrenceDecided":
       return next;
     case "ScheduleCompleted":
@@ -343,6 +350,7 @@ function created(at: number, data: TaskEventData["TaskCreated"]): TaskState {
     anchor: data.anchor,
     nextRunAt: data.nextRunAt,
     lastRunAt: null,
+    lastScheduledFor: null,
     runCount: 0,
     failedRuns: 0,
     activeRun: null,
@@ -411,18 +419,25 @@ function decideUpdate(
   const merged = mergeSchedule(current, patch);
   if (isDomainError(merged)) return merged;
   const specChanged = current === null || !sameSpec(current, merged);
+  const from = notBefore(state, now);
   if (specChanged) {
-    const valid = compileSchedule(merged, now);
+    // The anchor is the enable moment (SPEC §1): a new bound or policy keeps the grid.
+    const anchor = current !== null && current.enabled && merged.enabled &&
+        current.type === merged.type && current.expression === merged.expression &&
+        current.startAt === merged.startAt && current.timezone === merged.timezone
+      ? state.anchor
+      : now;
+    const valid = compileSchedule(merged, anchor);
     if (isDomainError(valid)) return valid;
-    const nextRunAt = merged.enabled ? firstRun(merged, now, now, state.runCount) : null;
+    const nextRunAt = merged.enabled ? firstRun(merged, anchor, from, state.runCount) : null;
     if (isDomainError(nextRunAt)) return nextRunAt;
     events.push({
       type: "ScheduleChanged",
       at: now,
-      data: { schedule: merged, anchor: now, nextRunAt },
+      data: { schedule: merged, anchor, nextRunAt },
     });
   } else if (merged.enabled && !current.enabled) {
-    const nextRunAt = firstRun(merged, now, now, state.runCount);
+    const nextRunAt = firstRun(merged, now, from, state.runCount);
     if (isDomainError(nextRunAt)) return nextRunAt;
     events.push({ type: "ScheduleEnabled", at: now, data: { anchor: now, nextRunAt } });
   } else if (!merged.enabled && current.enabled) {
@@ -442,7 +457,12 @@ function decideInit(
   if (!schedule.enabled) {
     return new DomainError("conflict", "The task's schedule is disabled", "task_id");
   }
-  const nextRunAt = firstRun(schedule, state.anchor, command.from, state.runCount);
+  const nextRunAt = firstRun(
+    schedule,
+    state.anchor,
+    notBefore(state, command.from),
+    state.runCount,
+  );
   if (isDomainError(nextRunAt)) return nextRunAt;
   return [{ type: "NextRunComputed", at: command.now, data: { from: command.from, nextRunAt } }];
 }
@@ -464,11 +484,19 @@ function decideComplete(
   const scheduledFor = command.scheduledFor ?? state.nextRunAt ?? now;
   const trigger: RunTrigger = schedule === null ? "manual" : "schedule";
   const runCount = state.runCount + 1;
-  let nextRunAt = state.nextRunAt;
+  // Without a new calculation the next run stays, unless it is the occurrence just recorded.
+  let nextRunAt = state.nextRunAt !== null && state.nextRunAt > scheduledFor
+    ? state.nextRunAt
+    : null;
   let completion: CompletionReason | null = null;
   let failure: string | null = null;
   if (command.calculateNextRun && schedule !== null && schedule.enabled) {
-    const following = followingRun(schedule, state.anchor, scheduledFor, runCount);
+    const following = followingRun(
+      schedule,
+      state.anchor,
+      notBefore(state, scheduledFor),
+      runCount,
+    );
     if (isDomainError(following)) {
       failure = following.message;
       nextRunAt = null;
@@ -506,6 +534,11 @@ function decideComplete(
     events.push({ type: "ScheduleCompleted", at: now, data: { reason: completion } });
   }
   return events;
+}
+
+/** The instant next runs are computed after: `from`, but never at or before a recorded run. */
+function notBefore(state: TaskState, from: number): number {
+  return Math.max(from, state.lastScheduledFor ?? -Infinity);
 }
 
 /** Parses stored schedule fields with the given anchor. */

@@ -50,6 +50,8 @@ export interface ReplayedTask {
   version: number;
 }
 
+/** The most tasks a cycle check walks through (a tree or graph is never this large). */
+const MAX_GRAPH = 10_000;
 /** Events read back from the log this many at a time when rebuilding a task. */
 const REPLAY_PAGE = 1000;
 
@@ -71,7 +73,7 @@ export class TaskService {
 
   /** Creates a task and computes its first run. */
   async create(task: NewTask, metadata: EventMetadata): Promise<TaskState | DomainError> {
-    const references = await this.#checkReferences(task.id, task.settings);
+    const references = await this.#checkReferences(task.id, task.settings, false);
     if (references !== null) return references;
     const id = task.id ?? this.#newId();
     return stateOf(
@@ -91,7 +93,7 @@ export class TaskService {
     changes: TaskChanges,
     metadata: EventMetadata,
   ): Promise<TaskState | DomainError> {
-    const references = await this.#checkReferences(id, changes.settings);
+    const references = await this.#checkReferences(id, changes.settings, true);
     if (references !== null) return references;
     return stateOf(
       await this.#actors.execute(id, (now) => ({
@@ -133,13 +135,18 @@ export class TaskService {
     metadata: EventMetadata,
   ): Promise<TaskState | DomainError> {
     const runId = this.#newId();
+    // The occurrence is fixed by the first decision: when a race makes the actor decide again,
+    // the unique key must refuse a duplicate report, not let it complete the next occurrence.
+    let scheduledFor = outcome.scheduledFor;
+    let pinned = false;
     return stateOf(
-      await this.#actors.execute(id, (now) => ({
-        type: "CompleteOccurrence",
-        runId,
-        ...outcome,
-        now,
-      }), metadata),
+      await this.#actors.execute(id, (now, state) => {
+        if (!pinned) {
+          scheduledFor ??= state?.nextRunAt ?? null;
+          pinned = true;
+        }
+        return { type: "CompleteOccurrence", runId, ...outcome, scheduledFor, now };
+      }, metadata),
     );
   }
 
@@ -176,13 +183,18 @@ export class TaskService {
     asOf: { version: number } | { time: number },
   ): Promise<ReplayedTask | DomainError> {
     let state: TaskState | null = null;
-    for (let from = 1;; from += REPLAY_PAGE) {
+    read: for (let from = 1;; from += REPLAY_PAGE) {
       const page = await this.#store.readStream(id, {
         fromVersion: from,
         limit: REPLAY_PAGE,
-        ...("version" in asOf ? { toVersion: asOf.version } : { recordedUntil: asOf.time }),
+        ...("version" in asOf ? { toVersion: asOf.version } : {}),
       });
-      for (const recorded of page) state = evolve(state, recorded.event);
+      for (const recorded of page) {
+        // A prefix of the stream, never a selection: with clocks of several instances apart,
+        // an event may carry an earlier time than the one before it.
+        if ("time" in asOf && recorded.event.at > asOf.time) break read;
+        state = evolve(state, recorded.event);
+      }
       if (page.length < REPLAY_PAGE) break;
     }
     if (state === null) {
@@ -193,26 +205,82 @@ export class TaskService {
     return { state, version: state.version };
   }
 
-  /** Refuses a parent or dependency that does not exist, or the task itself. */
+  /**
+   * Refuses a parent or dependency that does not exist, the task itself, and (on update) a
+   * parent chain or dependency graph that would lead back to the task: a tree runner would loop.
+   */
   async #checkReferences(
     id: string | null,
     settings: Partial<TaskSettings>,
+    isUpdate: boolean,
   ): Promise<DomainError | null> {
     const references: [string, string][] = [];
     if (settings.parentId != null) references.push(["parent_id", settings.parentId]);
     settings.dependencies?.forEach((dependency, i) =>
       references.push([`dependencies.${i}.id`, dependency.id])
     );
+    if (references.length === 0) return null;
+    const found = new Map(
+      (await this.#store.loadTasks(references.map(([, reference]) => reference)))
+        .filter((task) => task.deletedAt === null)
+        .map((task) => [task.id, task]),
+    );
     for (const [field, reference] of references) {
       if (reference === id) {
         return new DomainError("invalid_params", "A task cannot refer to itself", field);
       }
-      const target = await this.#store.loadTask(reference);
-      if (target === null || target.deletedAt !== null) {
+      if (!found.has(reference)) {
         return new DomainError("not_found", `No task with id "${reference}"`, field);
       }
     }
+    // A task that does not exist yet cannot be anyone's parent or dependency.
+    if (!isUpdate || id === null) return null;
+    if (settings.parentId != null) {
+      const ancestors = await this.#reach(
+        [settings.parentId],
+        (task) => task.parentId === null ? [] : [task.parentId],
+      );
+      if (ancestors.has(id)) {
+        return new DomainError(
+          "invalid_params",
+          "The parent chain would lead back to the task",
+          "parent_id",
+        );
+      }
+    }
+    if (settings.dependencies !== undefined && settings.dependencies.length > 0) {
+      const upstream = await this.#reach(
+        settings.dependencies.map((dependency) => dependency.id),
+        (task) => task.dependencies.map((dependency) => dependency.id),
+      );
+      if (upstream.has(id)) {
+        return new DomainError(
+          "invalid_params",
+          "The dependencies would form a cycle",
+          "dependencies",
+        );
+      }
+    }
     return null;
+  }
+
+  /** Every task reachable from `start` by `next`, one query per level. */
+  async #reach(start: string[], next: (task: TaskState) => string[]): Promise<Set<string>> {
+    const seen = new Set<string>(start);
+    let frontier = start;
+    while (frontier.length > 0 && seen.size < MAX_GRAPH) {
+      const tasks = await this.#store.loadTasks(frontier);
+      frontier = [];
+      for (const task of tasks) {
+        for (const id of next(task)) {
+          if (!seen.has(id)) {
+            seen.add(id);
+            frontier.push(id);
+          }
+        }
+      }
+    }
+    return seen;
   }
 }
 

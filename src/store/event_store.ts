@@ -76,8 +76,6 @@ export interface StreamRange {
   fromVersion?: number;
   /** The last version to read (default: the newest). */
   toVersion?: number;
-  /** Only events recorded at or before this instant (epoch ms). */
-  recordedUntil?: number;
   /** At most this many events (default 1000). */
   limit?: number;
 }
@@ -100,6 +98,8 @@ export interface EventStore {
   readAll(after: number, limit: number): Promise<RecordedEvent[]>;
   /** A task's latest snapshot, deleted ones included; null when it never existed. */
   loadTask(id: string): Promise<TaskState | null>;
+  /** The snapshots of the given tasks that exist, deleted ones included, in no order. */
+  loadTasks(ids: string[]): Promise<TaskState[]>;
   /** Snapshots ordered by id after `after` (keyset paging), deleted ones included. */
   scanSnapshots(after: string | null, limit: number): Promise<TaskState[]>;
   /** Live tasks' hot fields ordered by id after `after` (keyset paging): start-up's input. */

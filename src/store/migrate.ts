@@ -70,3 +70,23 @@ export async function migrate(client: SqlClient, migrations: Migration[]): Promi
   }
   return applied;
 }
+
+/** Fails unless every migration is applied: for readers that must not change the database. */
+export async function assertMigrated(client: SqlClient, migrations: Migration[]): Promise<void> {
+  const expected = migrations.at(-1)?.version ?? 0;
+  const tables = await client.query(
+    `select 1 from information_schema.tables where table_name = 'schema_migrations'`,
+  );
+  if (tables.length === 0) {
+    throw new Error("the database holds no Chronolog event log (no schema_migrations table)");
+  }
+  const [row] = await client.query(
+    `select coalesce(max(version), 0) as version from schema_migrations`,
+  );
+  const applied = Number(row.version);
+  if (applied !== expected) {
+    throw new Error(
+      `the database schema is at migration ${applied}, this Chronolog expects ${expected}`,
+    );
+  }
+}

@@ -1,6 +1,6 @@
 /** Opens the event log: Postgres when a URL is given, otherwise embedded PGlite in a folder. */
 import type { EventStore } from "./event_store.ts";
-import { migrate, readMigrations } from "./migrate.ts";
+import { assertMigrated, migrate, readMigrations } from "./migrate.ts";
 import { openPglite } from "./pglite.ts";
 import { connectPostgres } from "./postgres.ts";
 import type { SqlClient } from "./sql_client.ts";
@@ -16,6 +16,8 @@ export interface StoreOptions {
   dataDir?: string | null;
   /** Pool size for Postgres (default 10). */
   maxConnections?: number;
+  /** Apply pending migrations (default); false only checks that none is pending (audits). */
+  migrate?: boolean;
 }
 
 /** Connects, applies pending migrations and returns the store. */
@@ -25,7 +27,9 @@ export async function openStore(options: StoreOptions): Promise<EventStore> {
     ? connectPostgres(options.databaseUrl, { max: options.maxConnections })
     : await openPglite(options.dataDir ?? null);
   try {
-    await migrate(client, await readMigrations());
+    const migrations = await readMigrations();
+    if (options.migrate === false) await assertMigrated(client, migrations);
+    else await migrate(client, migrations);
   } catch (error) {
     await client.close().catch(() => {});
     throw error;

@@ -107,33 +107,47 @@ export class SqlEventStore implements EventStore {
         }
       }
       this.#queue = waiting;
-      try {
-        const results = await this.appendBatch(batch.map((pending) => pending.request));
-        batch.forEach((pending, i) => pending.resolve(results[i]));
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-      }
+      await this.#settle(batch);
     }
     this.#flushing = null;
   }
 
-  async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
-    if (new Set(requests.map((request) => request.streamId)).size !== requests.length) {
-      throw new Error("appendBatch takes at most one request per stream");
-    }
+  /**
+   * Writes a batch in one transaction and settles each append on its own outcome. When the
+   * transaction fails (one request the database refuses, a lost connection), each request is
+   * retried alone, so one bad request cannot fail or drop the others; a request whose earlier
+   * attempt did commit then meets its own version and is answered with a conflict, never twice.
+   */
+  async #settle(batch: Pending[]): Promise<void> {
     try {
-      return await this.#client.transaction((tx) => writeBatch(tx, requests));
+      const results = await this.#client.transaction((tx) =>
+        writeBatch(tx, batch.map((pending) => pending.request))
+      );
+      batch.forEach((pending, i) => pending.resolve(results[i]));
+      return;
     } catch (error) {
-      if (requests.length > 1) {
-        // One bad request must not sink the others: retry them one by one.
-        const results: AppendResult[] = [];
-        for (const request of requests) results.push(...await this.appendBatch([request]));
-        return results;
+      if (batch.length === 1) {
+        // A unique key caught what the version check could not see: a concurrent writer won.
+        if (sqlState(error) === UNIQUE_VIOLATION) {
+          batch[0].resolve(conflict("The task changed meanwhile"));
+        } else {
+          batch[0].reject(error);
+        }
+        return;
       }
-      // A unique key caught what the version check could not see: a concurrent writer won.
-      if (sqlState(error) === UNIQUE_VIOLATION) return [conflict("The task changed meanwhile")];
-      throw error;
     }
+    for (const pending of batch) await this.#settle([pending]);
+  }
+
+  appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    if (new Set(requests.map((request) => request.streamId)).size !== requests.length) {
+      return Promise.reject(new Error("appendBatch takes at most one request per stream"));
+    }
+    const batch: Pending[] = [];
+    const outcomes = requests.map((request) =>
+      new Promise<AppendResult>((resolve, reject) => batch.push({ request, resolve, reject }))
+    );
+    return this.#settle(batch).then(() => Promise.all(outcomes));
   }
 
   async readStream(streamId: string, range: StreamRange = {}): Promise<RecordedEvent[]> {
@@ -141,15 +155,8 @@ export class SqlEventStore implements EventStore {
       `select ${EVENT_COLUMNS} from events
         where stream_id = $1 and stream_version >= $2
           and ($3::int is null or stream_version <= $3)
-          and ($4::bigint is null or recorded_at <= ${instant("$4::bigint")})
-        order by stream_version limit $5`,
-      [
-        streamId,
-        range.fromVersion ?? 1,
-        range.toVersion ?? null,
-        range.recordedUntil ?? null,
-        range.limit ?? 1000,
-      ],
+        order by stream_version limit $4`,
+      [streamId, range.fromVersion ?? 1, range.toVersion ?? null, range.limit ?? 1000],
     );
     return rows.map(toRecordedEvent);
   }
@@ -169,6 +176,16 @@ export class SqlEventStore implements EventStore {
       [id],
     );
     return rows[0]?.state ?? null;
+  }
+
+  async loadTasks(ids: string[]): Promise<TaskState[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#client.query<{ state: TaskState }>(
+      `select state from tasks
+        where task_id in (select jsonb_array_elements_text($1::text::jsonb))`,
+      [JSON.stringify(ids)],
+    );
+    return rows.map((row) => row.state);
   }
 
   async scanSnapshots(after: string | null, limit: number): Promise<TaskState[]> {

@@ -347,3 +347,47 @@ Deno.test("any command sequence: decide never throws, the fold counts versions a
     { numRuns: 300 },
   );
 });
+
+Deno.test("a new bound or policy keeps the interval's anchor; a new expression moves it", () => {
+  const task = created({});
+  const bounded = apply(task, {
+    type: "UpdateTask",
+    settings: {},
+    schedule: { maxRuns: 5, dstPolicy: { gap: "skip" } },
+    expectedVersion: null,
+    now: T0 + 20 * 60_000,
+  });
+  assertEquals([bounded.anchor, bounded.nextRunAt], [T0, T0 + HOUR]);
+  const changed = apply(bounded, {
+    type: "UpdateTask",
+    settings: {},
+    schedule: { expression: "7200" },
+    expectedVersion: null,
+    now: T0 + 30 * 60_000,
+  });
+  assertEquals([changed.anchor, changed.nextRunAt], [
+    T0 + 30 * 60_000,
+    T0 + 30 * 60_000 + 2 * HOUR,
+  ]);
+});
+
+Deno.test("init never sets the next run at or before an occurrence that already ran", () => {
+  const ran = complete(created({ startAt: T0 }), T0 + HOUR + 5);
+  const init = apply(ran, { type: "InitSchedule", from: T0, now: T0 + HOUR + 10 });
+  assertEquals(init.nextRunAt, T0 + 2 * HOUR);
+});
+
+Deno.test("complete without a new calculation leaves nothing due", () => {
+  const task = created({ startAt: T0 });
+  const done = apply(task, {
+    type: "CompleteOccurrence",
+    runId: "r",
+    scheduledFor: null,
+    success: true,
+    result: null,
+    error: null,
+    calculateNextRun: false,
+    now: T0 + HOUR,
+  });
+  assertEquals([done.nextRunAt, done.lastScheduledFor], [null, T0 + HOUR]);
+});

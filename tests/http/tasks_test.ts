@@ -718,10 +718,21 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
       dst_policy: { gap: "skip", repeat: "both" },
     };
     const task = await client.create(settings);
-    for (const [field, value] of Object.entries(settings)) {
+    // Header values may be credentials: they are used, never returned (SPEC §5).
+    const expected = {
+      ...settings,
+      executor: { ...settings.executor, headers: { "x-team": "<redacted>" } },
+    };
+    for (const [field, value] of Object.entries(expected)) {
       assertEquals(task[field], value, field);
     }
     assertEquals(await client.get(task.id), task);
+    const [created] = await client.events(task.id);
+    const { timeout_s: timeoutS, ...executor } = settings.executor;
+    assertEquals(
+      (created.data as { settings: { executor: unknown } }).settings.executor,
+      { ...executor, timeoutS, headers: { "x-team": "<redacted>" } },
+    );
   });
 
   await t.step("tasks.create takes a client id once; the second is a conflict", async () => {
@@ -1177,7 +1188,7 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
   });
 
   await t.step(
-    "tasks.scheduled.complete with calculate_next_run false keeps next_run_at, once",
+    "tasks.scheduled.complete with calculate_next_run false leaves no run due, once",
     async () => {
       const task = await client.create({
         name: "kept",
@@ -1186,8 +1197,8 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
       });
       const done = await client.complete({ task_id: task.id, calculate_next_run: false });
       assertEquals(done.run_count, 1);
-      assertEquals(done.next_run_at, task.next_run_at);
-      // The default occurrence is still next_run_at, which has run.
+      // The occurrence ran, so it cannot stay due; no following one was asked for.
+      assertEquals(done.next_run_at, null);
       const again = await client.fails("tasks.scheduled.complete", {
         task_id: task.id,
         calculate_next_run: false,
@@ -1195,6 +1206,9 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
       assertEquals(again.code, -32002);
       assertEquals(again.data.field, "scheduled_for");
       assertEquals(await client.get(task.id), done);
+      // init brings the schedule back, after the occurrence that ran.
+      const resumed = await client.ok("tasks.scheduled.init", { task_id: task.id });
+      assertEquals(Date.parse(resumed.next_run_at!) > Date.parse(task.next_run_at!), true);
     },
   );
 
@@ -1501,6 +1515,14 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
       "TaskUpdated",
       "TaskUpdated",
     ]);
+  });
+
+  await t.step("a request id the log cannot hold is left out, not fatal", async () => {
+    const task = await client.create({ name: "odd id" }, "id\u0000with NUL");
+    const long = await client.update({ task_id: task.id, name: "long id" }, "x".repeat(300));
+    assertEquals(long.version, 2);
+    const events = await client.events(task.id);
+    assertEquals(events.map((event) => event.metadata.request_id), [null, null]);
   });
 
   await t.step("many concurrent updates of one task lose nothing", async () => {

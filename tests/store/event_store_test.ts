@@ -9,7 +9,16 @@ import {
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import type { AppendRequest, EventStore } from "../../src/store/event_store.ts";
-import { assert, assertEquals, storeTest, taskSettings } from "../_helpers.ts";
+import { openStore } from "../../src/store/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  createDatabase,
+  POSTGRES_ADMIN_URL,
+  storeTest,
+  taskSettings,
+} from "../_helpers.ts";
 
 const T0 = Date.parse("2026-03-01T00:00:00Z");
 const META = { actor: "test", requestId: null, causation: "test" };
@@ -318,4 +327,151 @@ storeTest("replaying every version of a stream reproduces each snapshot", async 
     assertEquals(replayed.state, snapshot);
   }
   assertEquals(await store.loadTask("task-1"), snapshots[snapshots.length - 1]);
+});
+
+storeTest(
+  "a request the database refuses fails alone; the rest of its batch lands",
+  async (store) => {
+    const requests = ["a", "b", "c", "d"].map((id) => create(id));
+    // PostgreSQL cannot store NUL in jsonb: this request fails inside the shared transaction.
+    requests[1] = { ...requests[1], metadata: { ...META, requestId: "bad\u0000id" } };
+    const outcomes = await Promise.allSettled(requests.map((append) => store.append(append)));
+    assertEquals(outcomes.map((outcome) => outcome.status), [
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    assertEquals((await store.counts()).streams, 3);
+    assertEquals(await store.loadTask("b"), null);
+  },
+);
+
+storeTest(
+  "a complete retried after losing a race cannot claim the next occurrence",
+  async (store, database) => {
+    const other = database.kind === "postgres" ? await database.open() : store;
+    try {
+      const one = new TaskService(store, new TaskActors(store));
+      const two = new TaskService(other, new TaskActors(other));
+      const created = await one.create({
+        id: "raced",
+        settings: SETTINGS,
+        schedule: {
+          type: "interval",
+          expression: "60",
+          timezone: "UTC",
+          enabled: true,
+          startAt: T0,
+          endAt: null,
+          maxRuns: null,
+          dstPolicy: null,
+        },
+      }, META);
+      assert(!isDomainError(created));
+      const report = {
+        scheduledFor: null,
+        success: true,
+        result: null,
+        error: null,
+        calculateNextRun: true,
+      };
+      const outcomes = await Promise.all([
+        one.completeOccurrence("raced", report, META),
+        two.completeOccurrence("raced", report, META),
+      ]);
+      assertEquals(outcomes.filter(isDomainError).length, 1);
+      assertEquals((await store.counts()).runs, 1);
+      const final = await one.get("raced");
+      assert(!isDomainError(final));
+      assertEquals(final.runCount, 1);
+      assertEquals(final.nextRunAt, created.nextRunAt! + 60_000);
+    } finally {
+      if (other !== store) await other.close();
+    }
+  },
+);
+
+storeTest(
+  "parent chains and dependencies that lead back to the task are refused",
+  async (store) => {
+    const tasks = new TaskService(store, new TaskActors(store));
+    const make = async (id: string, parentId: string | null, dependsOn: string[]) => {
+      const task = await tasks.create({
+        id,
+        settings: {
+          ...SETTINGS,
+          parentId,
+          dependencies: dependsOn.map((dependency) => ({ id: dependency, required: true })),
+        },
+        schedule: null,
+      }, META);
+      assert(!isDomainError(task));
+    };
+    await make("root", null, []);
+    await make("child", "root", []);
+    await make("grandchild", "child", []);
+    await make("a", null, []);
+    await make("b", null, ["a"]);
+    await make("c", null, ["b"]);
+    const noChange = { schedule: null, expectedVersion: null };
+    const parentLoop = await tasks.update("root", {
+      ...noChange,
+      settings: { parentId: "grandchild" },
+    }, META);
+    assert(isDomainError(parentLoop) && parentLoop.field === "parent_id", String(parentLoop));
+    const dependencyLoop = await tasks.update("a", {
+      ...noChange,
+      settings: { dependencies: [{ id: "c", required: false }] },
+    }, META);
+    assert(isDomainError(dependencyLoop) && dependencyLoop.field === "dependencies");
+    const missing = await tasks.update("a", {
+      ...noChange,
+      settings: { dependencies: [{ id: "nope", required: true }] },
+    }, META);
+    assert(isDomainError(missing) && missing.code === "not_found");
+    assertEquals((await store.loadTask("a"))?.version, 1);
+  },
+);
+
+storeTest(
+  "replay as of a time folds a prefix of the stream, even when clocks disagree",
+  async (store) => {
+    const created = create("skewed", T0 + 1000);
+    await mustAppend(store, created);
+    // Another instance, its clock 500 ms behind, renamed the task after it was created.
+    const renamed = request(created.state, {
+      type: "UpdateTask",
+      settings: { name: "renamed" },
+      schedule: null,
+      expectedVersion: null,
+      now: T0 + 500,
+    }, "skewed");
+    await mustAppend(store, renamed);
+    const tasks = new TaskService(store, new TaskActors(store));
+    // Before the creation's time nothing existed, although the rename's time is earlier still.
+    const before = await tasks.replay("skewed", { time: T0 + 700 });
+    assert(isDomainError(before) && before.field === "as_of", String(before));
+    const after = await tasks.replay("skewed", { time: T0 + 1000 });
+    assert(!isDomainError(after));
+    assertEquals(after.state, renamed.state);
+  },
+);
+
+Deno.test({
+  name: "an audit opens a database without migrating it, and says when it holds no log",
+  ignore: POSTGRES_ADMIN_URL === null,
+  async fn() {
+    const database = await createDatabase("postgres");
+    try {
+      await assertRejects(
+        () => openStore({ databaseUrl: database.databaseUrl, migrate: false }),
+        /holds no Chronolog event log/,
+      );
+      await (await database.open()).close();
+      await (await openStore({ databaseUrl: database.databaseUrl, migrate: false })).close();
+    } finally {
+      await database.drop();
+    }
+  },
 });

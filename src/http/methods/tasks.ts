@@ -128,8 +128,8 @@ const CreateParams = z.strictObject({
   ...ScheduleShape,
   schedule_type: ScheduleShape.schedule_type.optional(),
   schedule_expression: ScheduleShape.schedule_expression.optional(),
-  schedule_timezone: ScheduleShape.schedule_timezone.default("UTC"),
-  schedule_enabled: ScheduleShape.schedule_enabled.default(true),
+  schedule_timezone: ScheduleShape.schedule_timezone.optional().describe("Default UTC"),
+  schedule_enabled: ScheduleShape.schedule_enabled.optional().describe("Default true"),
 });
 
 const UpdateParams = z.strictObject({
@@ -463,12 +463,14 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
   });
 }
 
+/** The longest request id kept in the log. */
+const MAX_REQUEST_ID = 256;
+
 function metadata(ctx: RpcContext, causation: string): EventMetadata {
-  return {
-    actor: null,
-    requestId: ctx.callId === undefined || ctx.callId === null ? null : String(ctx.callId),
-    causation,
-  };
+  const id = ctx.callId === undefined || ctx.callId === null ? null : String(ctx.callId);
+  // The id is the client's; only an id the log can hold verbatim is kept.
+  const requestId = id !== null && id.length <= MAX_REQUEST_ID && isStorableText(id) ? id : null;
+  return { actor: null, requestId, causation };
 }
 
 function readNewTask(
@@ -500,11 +502,19 @@ function readNewTask(
   };
 }
 
+/** Schedule fields that mean nothing without a schedule_type. */
+const SCHEDULE_DETAILS = [
+  "schedule_timezone",
+  "schedule_enabled",
+  "schedule_start_at",
+  "schedule_end_at",
+  "max_runs",
+  "dst_policy",
+] as const;
+
 function readSchedule(params: z.output<typeof CreateParams>): ScheduleFields | null | DomainError {
   if (params.schedule_type === undefined && params.schedule_expression === undefined) {
-    for (
-      const field of ["schedule_start_at", "schedule_end_at", "max_runs", "dst_policy"] as const
-    ) {
+    for (const field of SCHEDULE_DETAILS) {
       if (params[field] != null) {
         return new DomainError("invalid_params", `${field} needs a schedule_type`, field);
       }
@@ -532,8 +542,8 @@ function readSchedule(params: z.output<typeof CreateParams>): ScheduleFields | n
   return {
     type: params.schedule_type,
     expression: params.schedule_expression,
-    timezone: params.schedule_timezone,
-    enabled: params.schedule_enabled,
+    timezone: params.schedule_timezone ?? "UTC",
+    enabled: params.schedule_enabled ?? true,
     startAt,
     endAt,
     maxRuns: params.max_runs ?? null,
@@ -583,6 +593,17 @@ function readChanges(
     maxRuns: params.max_runs,
     dstPolicy: params.dst_policy,
   };
+  if (params.schedule_type === null) {
+    for (const field of ["schedule_expression", ...SCHEDULE_DETAILS] as const) {
+      if (params[field] !== undefined) {
+        return new DomainError(
+          "invalid_params",
+          `${field} cannot be set while schedule_type null removes the schedule`,
+          field,
+        );
+      }
+    }
+  }
   const touched = Object.values(patch).some((value) => value !== undefined);
   return {
     settings,
@@ -696,10 +717,37 @@ function taskWire(state: TaskState): z.input<typeof TaskResult> {
   };
 }
 
+/** What replaces a header value on the wire: headers carry credentials (SPEC §5). */
+export const REDACTED = "<redacted>";
+
 function executorWire(executor: Executor): Record<string, unknown> {
   if (executor.type !== "http") return executor;
-  const { timeoutS, ...rest } = executor;
-  return { ...rest, timeout_s: timeoutS };
+  const { timeoutS, headers, ...rest } = executor;
+  return { ...rest, headers: redactHeaders(headers), timeout_s: timeoutS };
+}
+
+function redactHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(headers).map((name) => [name, REDACTED]));
+}
+
+/** Event data with the http executor's header values redacted, wherever an executor appears. */
+function redactEventData(data: unknown): unknown {
+  if (Array.isArray(data)) return data.map(redactEventData);
+  if (typeof data !== "object" || data === null) return data;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    const isHttpExecutor = key === "executor" && typeof value === "object" && value !== null &&
+      (value as { type?: unknown }).type === "http";
+    copy[key] = isHttpExecutor
+      ? {
+        ...value,
+        headers: redactHeaders((value as { headers?: Record<string, string> }).headers ?? {}),
+      }
+      : key === "inputs" || key === "result"
+      ? value
+      : redactEventData(value);
+  }
+  return copy;
 }
 
 /** Descriptions are cached by schedule: parsing costs microseconds, lists show a thousand. */
@@ -728,7 +776,7 @@ function eventWire(recorded: RecordedEvent): z.input<typeof EventResult> {
     position: recorded.position,
     version: recorded.version,
     type: recorded.event.type,
-    data: recorded.event.data as JsonValue,
+    data: redactEventData(recorded.event.data) as JsonValue,
     metadata: {
       actor: recorded.metadata.actor,
       request_id: recorded.metadata.requestId,
