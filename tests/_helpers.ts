@@ -5,7 +5,7 @@ import assertModule from "node:assert/strict";
 import { isDomainError } from "../src/domain/errors.ts";
 import { openStore } from "../src/store/mod.ts";
 import type { EventStore } from "../src/store/event_store.ts";
-import type { TaskSettings } from "../src/domain/task.ts";
+import type { ScheduleFields, TaskSettings } from "../src/domain/task.ts";
 import postgres from "postgres";
 import {
   nextOccurrences,
@@ -403,5 +403,20 @@ export function taskSettings(overrides: Partial<TaskSettings> = {}): TaskSetting
     retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
     timeoutS: 3600,
     ...overrides,
+  };
+}
+
+/** An enabled hourly interval schedule in UTC without bounds; fields win. */
+export function scheduleFields(fields: Partial<ScheduleFields> = {}): ScheduleFields {
+  return {
+    type: "interval",
+    expression: "3600",
+    timezone: "UTC",
+    enabled: true,
+    startAt: null,
+    endAt: null,
+    maxRuns: null,
+    dstPolicy: null,
+    ...fields,
   };
 }

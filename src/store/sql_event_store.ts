@@ -32,6 +32,11 @@ import {
 const APPEND_LOCK = 7_243_002;
 /** Appends per transaction at most; the rest wait for the next one. */
 const MAX_BATCH = 1000;
+/**
+ * Append transactions in flight at once on Postgres. Each writes its runs and snapshots in
+ * parallel with the others and queues only for the short section that takes positions.
+ */
+const MAX_IN_FLIGHT = 3;
 
 /** SQL turning a bigint of epoch milliseconds into a timestamptz, exactly (null stays null). */
 function instant(column: string): string {
@@ -44,20 +49,12 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-interface RunClaim {
-  index: number;
+/** A runs row as one request leaves it: the events of a request folded per run. */
+interface RunRow {
   run_id: string;
   task_id: string;
-  scheduled_for: number;
-  trigger: string;
-  attempt: number;
-  status: string;
-  started_at: number | null;
-  lateness_ms: number | null;
-}
-
-interface RunUpdate {
-  run_id: string;
+  /** Set when the request starts (attempt 1) or skips the run: the row is inserted. */
+  claim: { scheduled_for: number; trigger: string; lateness_ms: number | null } | null;
   status: string;
   attempt: number | null;
   started_at: number | null;
@@ -74,42 +71,60 @@ const EVENT_COLUMNS =
 export class SqlEventStore implements EventStore {
   readonly kind: "postgres" | "pglite";
   readonly #client: SqlClient;
+  readonly #maxInFlight: number;
   #queue: Pending[] = [];
-  #flushing: Promise<void> | null = null;
+  #scheduled = false;
+  #inFlight = 0;
+  /** Streams with an append in a transaction now: their next append waits for its outcome. */
+  readonly #busy = new Set<string>();
+  #idle: PromiseWithResolvers<void> | null = null;
 
   constructor(client: SqlClient, kind: "postgres" | "pglite") {
     this.#client = client;
     this.kind = kind;
+    // PGlite is one connection: a second transaction would only queue behind the first.
+    this.#maxInFlight = kind === "postgres" ? MAX_IN_FLIGHT : 1;
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
-      this.#flushing ??= this.#flush();
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // Let the appends of the current tick join the first batch.
+        queueMicrotask(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
     });
   }
 
-  async #flush(): Promise<void> {
-    // Let the appends of the current tick join the first batch.
-    await Promise.resolve();
-    while (this.#queue.length > 0) {
+  /** Starts transactions for what is queued, up to the in-flight limit. */
+  #pump(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const batch: Pending[] = [];
       const waiting: Pending[] = [];
-      const streams = new Set<string>();
       for (const pending of this.#queue) {
-        // One request per stream per transaction: a second one was decided on the first's
-        // outcome, so it waits for the next transaction.
-        if (batch.length < MAX_BATCH && !streams.has(pending.request.streamId)) {
+        // One request per stream at a time: a second one was decided on the first's outcome.
+        const stream = pending.request.streamId;
+        if (batch.length < MAX_BATCH && !this.#busy.has(stream)) {
           batch.push(pending);
-          streams.add(pending.request.streamId);
+          this.#busy.add(stream);
         } else {
           waiting.push(pending);
         }
       }
       this.#queue = waiting;
-      await this.#settle(batch);
+      if (batch.length === 0) break;
+      this.#inFlight++;
+      this.#settle(batch).finally(() => {
+        this.#inFlight--;
+        for (const pending of batch) this.#busy.delete(pending.request.streamId);
+        this.#pump();
+        if (this.#inFlight === 0 && this.#queue.length === 0) this.#idle?.resolve();
+      });
     }
-    this.#flushing = null;
   }
 
   /**
@@ -227,16 +242,35 @@ export class SqlEventStore implements EventStore {
     if (query.scheduledOnly) conditions.push("schedule_type is not null");
     if (query.enabledOnly) conditions.push("schedule_enabled");
     const filter = conditions.join(" and ");
-    const [page, count] = await Promise.all([
+    const [page, total] = await Promise.all([
       this.#client.query<{ state: TaskState }>(
         `select state from tasks where ${filter}
           order by created_at desc, task_id desc
           limit $${params.length + 1} offset $${params.length + 2}`,
         [...params, query.limit, query.offset],
       ),
-      this.#client.query(`select count(*) as total from tasks where ${filter}`, params),
+      query.parentId != null
+        ? this.#client.query(`select count(*) as total from tasks where ${filter}`, params)
+        : this.#countTasks(query),
     ]);
-    return { tasks: page.map((row) => row.state), total: Number(count[0].total) };
+    return { tasks: page.map((row) => row.state), total: Number(total[0].total) };
+  }
+
+  /** The number of live tasks matching a filter without parent, from the kept counts. */
+  #countTasks(query: TaskQuery): Promise<Row[]> {
+    return this.#client.query(
+      `select coalesce(sum(tasks), 0) as total from task_counts
+        where ($1::text is null or user_id = $1) and ($2::text is null or status = $2)
+          and ($3::text is null or schedule_type = $3)
+          and (not $4::boolean or schedule_type <> '') and (not $5::boolean or schedule_enabled)`,
+      [
+        query.userId ?? null,
+        query.status ?? null,
+        query.scheduleType ?? null,
+        query.scheduledOnly ?? false,
+        query.enabledOnly ?? false,
+      ],
+    );
   }
 
   async dueTasks(
@@ -269,21 +303,33 @@ export class SqlEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    while (this.#flushing !== null) await this.#flushing;
+    while (this.#inFlight > 0 || this.#queue.length > 0 || this.#scheduled) {
+      this.#idle = Promise.withResolvers<void>();
+      if (this.#scheduled) await Promise.resolve();
+      else await this.#idle.promise;
+    }
     await this.#client.close();
   }
 }
 
+/** What a snapshot row counted as before this batch (null: not counted, new or deleted). */
+type CountKey = [userId: string, status: string, scheduleType: string, enabled: boolean];
+
 async function writeBatch(tx: SqlRunner, requests: AppendRequest[]): Promise<AppendResult[]> {
-  await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+  // Row locks make writers of one stream in other transactions wait here and then read the
+  // version they left; a stream that does not exist yet is guarded by the unique keys instead.
   const rows = await tx.query(
-    `select task_id, version from tasks
-      where task_id in (select jsonb_array_elements_text($1::text::jsonb))`,
-    [JSON.stringify(requests.map((request) => request.streamId))],
+    `select task_id, version, user_id, status, schedule_type, schedule_enabled,
+            deleted_at is not null as deleted
+       from tasks
+      where task_id in (select jsonb_array_elements_text($1::text::jsonb))
+      order by task_id
+        for update`,
+    [JSON.stringify(requests.map((request) => request.streamId).sort())],
   );
-  const versions = new Map(rows.map((row) => [row.task_id as string, Number(row.version)]));
+  const before = new Map(rows.map((row) => [row.task_id as string, row]));
   const results: (AppendResult | null)[] = requests.map((request) => {
-    const current = versions.get(request.streamId) ?? 0;
+    const current = Number(before.get(request.streamId)?.version ?? 0);
     if (current === request.expectedVersion) {
       return request.events.length === 0 ? { positions: [] } : null;
     }
@@ -292,12 +338,31 @@ async function writeBatch(tx: SqlRunner, requests: AppendRequest[]): Promise<App
       : conflict(`The task is at version ${current}, not ${request.expectedVersion}`);
   });
 
-  await claimRuns(tx, requests, results);
+  const updates = await claimRuns(tx, requests, results);
   const accepted = requests.map((request, index) => ({ request, index }))
     .filter(({ index }) => results[index] === null);
   if (accepted.length === 0) return results as AppendResult[];
-  await updateRuns(tx, accepted.map(({ request }) => request));
+  await updateRuns(tx, updates);
+  await writeSnapshots(tx, accepted.map(({ request }) => request.state));
 
+  // Positions are taken last and under a lock held until commit, so they become visible in the
+  // order they were taken: a reader by position never sees 11 before 10 commits. The
+  // count rows are hot (every task of a user and status shares one), so they are written here
+  // too, by one transaction at a time, instead of serializing the parallel work above.
+  await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+  await writeCounts(
+    tx,
+    accepted.map(({ request }) => {
+      const row = before.get(request.streamId);
+      const old: CountKey | null = row === undefined || row.deleted ? null : [
+        (row.user_id as string | null) ?? "",
+        row.status as string,
+        (row.schedule_type as string | null) ?? "",
+        row.schedule_enabled as boolean,
+      ];
+      return [old, countKey(request.state)];
+    }),
+  );
   const eventRows = accepted.flatMap(({ request }) =>
     request.events.map((event, k) => ({
       stream_id: request.streamId,
@@ -311,7 +376,7 @@ async function writeBatch(tx: SqlRunner, requests: AppendRequest[]): Promise<App
   const inserted = await tx.query(
     `insert into events (stream_id, stream_version, type, data, metadata, recorded_at)
      select stream_id, stream_version, type, data, metadata, ${instant("recorded_at")}
-       from jsonb_to_recordset($1::text::jsonb) as x(ord int, stream_id text,
+       from json_to_recordset($1::text::json) as x(ord int, stream_id text,
             stream_version int, type text, data jsonb, metadata jsonb, recorded_at bigint)
       order by ord
      returning global_position, stream_id, stream_version`,
@@ -322,7 +387,6 @@ async function writeBatch(tx: SqlRunner, requests: AppendRequest[]): Promise<App
       row,
     ) => [`${row.stream_id}\u0000${row.stream_version}`, Number(row.global_position)]),
   );
-  await writeSnapshots(tx, accepted.map(({ request }) => request.state));
   for (const { request, index } of accepted) {
     results[index] = {
       positions: request.events.map((_, k) =>
@@ -333,88 +397,57 @@ async function writeBatch(tx: SqlRunner, requests: AppendRequest[]): Promise<App
   return results as AppendResult[];
 }
 
-/**
- * Inserts a runs row for every run a request starts or skips. The unique key on
- * `(task_id, scheduled_for)` refuses a second run of one occurrence; the request that asked for
- * it is refused whole, and any other row it inserted is taken back.
- */
-async function claimRuns(
-  tx: SqlRunner,
-  requests: AppendRequest[],
-  results: (AppendResult | null)[],
-): Promise<void> {
-  const claims: RunClaim[] = [];
-  requests.forEach((request, index) => {
-    if (results[index] !== null) return;
-    for (const event of request.events) {
-      if (event.type === "RunStarted" && event.data.attempt === 1) {
-        claims.push({
-          index,
-          run_id: event.data.runId,
-          task_id: request.streamId,
-          scheduled_for: event.data.scheduledFor,
-          trigger: event.data.trigger,
-          attempt: 1,
-          status: "running",
-          started_at: event.at,
-          lateness_ms: event.data.latenessMs,
-        });
-      } else if (event.type === "RunSkipped") {
-        claims.push({
-          index,
-          run_id: event.data.runId,
-          task_id: request.streamId,
-          scheduled_for: event.data.scheduledFor,
-          trigger: "schedule",
-          attempt: 0,
-          status: "skipped",
-          started_at: null,
-          lateness_ms: null,
-        });
-      }
-    }
-  });
-  if (claims.length === 0) return;
-  const inserted = await tx.query(
-    `insert into runs (run_id, task_id, scheduled_for, trigger, attempt, status, started_at,
-                       lateness_ms)
-     select run_id, task_id, ${instant("scheduled_for")}, trigger, attempt, status,
-            ${instant("started_at")}, lateness_ms
-       from jsonb_to_recordset($1::text::jsonb) as x(run_id text, task_id text,
-            scheduled_for bigint, trigger text, attempt int, status text, started_at bigint,
-            lateness_ms bigint)
-     on conflict do nothing
-     returning run_id`,
-    [JSON.stringify(claims)],
-  );
-  const claimed = new Set(inserted.map((row) => row.run_id as string));
-  for (const claim of claims) {
-    if (!claimed.has(claim.run_id)) {
-      results[claim.index] = conflict(
-        `The occurrence ${
-          new Date(claim.scheduled_for).toISOString()
-        } already has a run; each occurrence runs once`,
-        "scheduled_for",
-      );
-    }
-  }
-  const orphans = claims.filter((claim) =>
-    results[claim.index] !== null && claimed.has(claim.run_id)
-  );
-  if (orphans.length > 0) {
-    await tx.query(
-      `delete from runs where run_id in (select jsonb_array_elements_text($1::text::jsonb))`,
-      [JSON.stringify(orphans.map((claim) => claim.run_id))],
-    );
-  }
+function countKey(state: TaskState): CountKey | null {
+  if (state.deletedAt !== null) return null;
+  return [
+    state.userId ?? "",
+    state.status,
+    state.schedule?.type ?? "",
+    state.schedule?.enabled ?? false,
+  ];
 }
 
-/** Applies retries and outcomes to the runs rows, one merged update per run. */
-async function updateRuns(tx: SqlRunner, requests: AppendRequest[]): Promise<void> {
-  const updates = new Map<string, RunUpdate>();
-  const update = (runId: string, change: Partial<RunUpdate>) => {
-    const before = updates.get(runId) ?? {
+/** Moves each task from the count it was in to the one it is in now. */
+async function writeCounts(
+  tx: SqlRunner,
+  moves: [from: CountKey | null, to: CountKey | null][],
+): Promise<void> {
+  const deltas = new Map<string, number>();
+  const shift = (key: CountKey | null, delta: number) => {
+    if (key === null) return;
+    const id = JSON.stringify(key);
+    deltas.set(id, (deltas.get(id) ?? 0) + delta);
+  };
+  for (const [from, to] of moves) {
+    shift(from, -1);
+    shift(to, +1);
+  }
+  const rows = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => a < b ? -1 : 1)
+    .map(([id, delta]) => {
+      const [user_id, status, schedule_type, schedule_enabled] = JSON.parse(id) as CountKey;
+      return { user_id, status, schedule_type, schedule_enabled, delta };
+    });
+  if (rows.length === 0) return;
+  // Sorted, so concurrent transactions lock count rows in one order and cannot deadlock.
+  await tx.query(
+    `insert into task_counts (user_id, status, schedule_type, schedule_enabled, tasks)
+     select user_id, status, schedule_type, schedule_enabled, delta
+       from json_to_recordset($1::text::json) as x(user_id text, status text,
+            schedule_type text, schedule_enabled boolean, delta bigint)
+     on conflict (user_id, status, schedule_type, schedule_enabled)
+     do update set tasks = task_counts.tasks + excluded.tasks`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** The runs rows a request creates or changes, one per run, its events folded in order. */
+function runRows(request: AppendRequest): RunRow[] {
+  const runs = new Map<string, RunRow>();
+  const change = (runId: string, fields: Partial<RunRow>) => {
+    const row = runs.get(runId) ?? {
       run_id: runId,
+      task_id: request.streamId,
+      claim: null,
       status: "running",
       attempt: null,
       started_at: null,
@@ -423,46 +456,109 @@ async function updateRuns(tx: SqlRunner, requests: AppendRequest[]): Promise<voi
       has_result: false,
       error: null,
     };
-    updates.set(runId, { ...before, ...change });
+    runs.set(runId, { ...row, ...fields });
   };
-  for (const request of requests) {
-    for (const event of request.events) {
-      switch (event.type) {
-        case "RunStarted":
-          if (event.data.attempt > 1) {
-            update(event.data.runId, {
-              status: "running",
-              attempt: event.data.attempt,
-              started_at: event.at,
-            });
-          }
-          break;
-        case "RunSucceeded":
-          update(event.data.runId, {
-            status: "succeeded",
-            finished_at: event.at,
-            result: event.data.result,
-            has_result: true,
-          });
-          break;
-        case "RunFailed":
-          update(event.data.runId, {
-            status: "failed",
-            finished_at: event.at,
-            error: event.data.error,
-          });
-          break;
-        case "RunTimedOut":
-          update(event.data.runId, {
-            status: "timed_out",
-            finished_at: event.at,
-            error: event.data.error,
-          });
-          break;
+  for (const event of request.events) {
+    switch (event.type) {
+      case "RunStarted": {
+        const { runId, attempt, scheduledFor, trigger, latenessMs } = event.data;
+        change(runId, {
+          status: "running",
+          attempt,
+          started_at: event.at,
+          ...(attempt === 1
+            ? { claim: { scheduled_for: scheduledFor, trigger, lateness_ms: latenessMs } }
+            : {}),
+        });
+        break;
       }
+      case "RunSkipped":
+        change(event.data.runId, {
+          status: "skipped",
+          attempt: 0,
+          claim: { scheduled_for: event.data.scheduledFor, trigger: "schedule", lateness_ms: null },
+        });
+        break;
+      case "RunSucceeded":
+        change(event.data.runId, {
+          status: "succeeded",
+          finished_at: event.at,
+          result: event.data.result,
+          has_result: true,
+        });
+        break;
+      case "RunFailed":
+      case "RunTimedOut":
+        change(event.data.runId, {
+          status: event.type === "RunFailed" ? "failed" : "timed_out",
+          finished_at: event.at,
+          error: event.data.error,
+        });
+        break;
     }
   }
-  if (updates.size === 0) return;
+  return [...runs.values()];
+}
+
+/**
+ * Inserts the runs row of every run a request starts or skips (with its outcome when the same
+ * request records it). The unique key on `(task_id, scheduled_for)` refuses a second run of one
+ * occurrence; the request that asked for it is refused whole and any other row it inserted is
+ * taken back. Returns the rows of the requests still accepted that change existing runs.
+ */
+async function claimRuns(
+  tx: SqlRunner,
+  requests: AppendRequest[],
+  results: (AppendResult | null)[],
+): Promise<RunRow[]> {
+  const claims: (RunRow & { index: number })[] = [];
+  const updates: (RunRow & { index: number })[] = [];
+  requests.forEach((request, index) => {
+    if (results[index] !== null) return;
+    for (const row of runRows(request)) (row.claim ? claims : updates).push({ ...row, index });
+  });
+  if (claims.length > 0) {
+    const inserted = await tx.query(
+      `insert into runs (run_id, task_id, scheduled_for, trigger, attempt, status, started_at,
+                         finished_at, lateness_ms, result, error)
+       select run_id, task_id, ${instant("scheduled_for")}, trigger, attempt, status,
+              ${instant("started_at")}, ${instant("finished_at")}, lateness_ms,
+              case when has_result then result end, error
+         from json_to_recordset($1::text::json) as x(run_id text, task_id text,
+              scheduled_for bigint, trigger text, attempt int, status text, started_at bigint,
+              finished_at bigint, lateness_ms bigint, result jsonb, has_result boolean,
+              error text)
+       on conflict do nothing
+       returning run_id`,
+      [JSON.stringify(claims.map((row) => ({ ...row, ...row.claim })))],
+    );
+    const taken = new Set(inserted.map((row) => row.run_id as string));
+    for (const claim of claims) {
+      if (!taken.has(claim.run_id)) {
+        results[claim.index] = conflict(
+          `The occurrence ${
+            new Date(claim.claim!.scheduled_for).toISOString()
+          } already has a run; each occurrence runs once`,
+          "scheduled_for",
+        );
+      }
+    }
+    const orphans = claims.filter((claim) =>
+      results[claim.index] !== null && taken.has(claim.run_id)
+    );
+    if (orphans.length > 0) {
+      await tx.query(
+        `delete from runs where run_id in (select jsonb_array_elements_text($1::text::jsonb))`,
+        [JSON.stringify(orphans.map((claim) => claim.run_id))],
+      );
+    }
+  }
+  return updates.filter((row) => results[row.index] === null);
+}
+
+/** Applies retries and outcomes of runs started by earlier requests. */
+async function updateRuns(tx: SqlRunner, updates: RunRow[]): Promise<void> {
+  if (updates.length === 0) return;
   await tx.query(
     `update runs set status = x.status,
             attempt = coalesce(x.attempt, runs.attempt),
@@ -470,10 +566,10 @@ async function updateRuns(tx: SqlRunner, requests: AppendRequest[]): Promise<voi
             finished_at = coalesce(${instant("x.finished_at")}, runs.finished_at),
             result = case when x.has_result then x.result else runs.result end,
             error = coalesce(x.error, runs.error)
-       from jsonb_to_recordset($1::text::jsonb) as x(run_id text, status text, attempt int,
+       from json_to_recordset($1::text::json) as x(run_id text, status text, attempt int,
             started_at bigint, finished_at bigint, result jsonb, has_result boolean, error text)
       where runs.run_id = x.run_id`,
-    [JSON.stringify([...updates.values()])],
+    [JSON.stringify(updates)],
   );
 }
 
@@ -499,10 +595,11 @@ async function writeSnapshots(tx: SqlRunner, states: TaskState[]): Promise<void>
      select task_id, version, name, user_id, parent_id, status, schedule_type, schedule_enabled,
             ${instant("next_run_at")}, ${instant("created_at")}, ${instant("updated_at")},
             ${instant("deleted_at")}, state
-       from jsonb_to_recordset($1::text::jsonb) as x(task_id text, version int, name text,
+       from json_to_recordset($1::text::json) as x(task_id text, version int, name text,
             user_id text, parent_id text, status text, schedule_type text,
             schedule_enabled boolean, next_run_at bigint, created_at bigint, updated_at bigint,
-            deleted_at bigint, state jsonb)
+            deleted_at bigint, state json)
+      order by task_id
      on conflict (task_id) do update set
        version = excluded.version, name = excluded.name, user_id = excluded.user_id,
        parent_id = excluded.parent_id, status = excluded.status,

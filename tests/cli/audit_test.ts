@@ -16,7 +16,7 @@ import {
 // The CLI runs with exactly the permissions of `deno task cli`.
 const CLI_ARGS = manifest.tasks.cli.split(/\s+/).slice(1);
 const TASK_ID = "audit-1";
-const TAMPER = `update tasks set state = jsonb_set(state, '{name}', '"tampered"')`;
+const TAMPER = `update tasks set state = jsonb_set(state::jsonb, '{name}', '"tampered"')::json`;
 
 /** Runs the real CLI as `deno task cli` does, without the developer's service settings. */
 async function cli(args: string[], env: Record<string, string> = {}): Promise<Finished> {

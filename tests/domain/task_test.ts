@@ -9,26 +9,14 @@ import {
   type TaskEvent,
   type TaskState,
 } from "../../src/domain/task.ts";
-import { assert, assertEquals, taskSettings } from "../_helpers.ts";
+import { assert, assertEquals, scheduleFields, taskSettings } from "../_helpers.ts";
 
 const T0 = Date.parse("2026-03-02T12:00:00Z");
 const HOUR = 3_600_000;
 
 const SETTINGS = taskSettings({ name: "nightly", inputs: {} });
 
-function schedule(fields: Partial<ScheduleFields>): ScheduleFields {
-  return {
-    type: "interval",
-    expression: "3600",
-    timezone: "UTC",
-    enabled: true,
-    startAt: null,
-    endAt: null,
-    maxRuns: null,
-    dstPolicy: null,
-    ...fields,
-  };
-}
+const schedule = scheduleFields;
 
 function events(state: TaskState | null, command: TaskCommand): TaskEvent[] {
   const result = decide(state, command);

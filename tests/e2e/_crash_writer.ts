@@ -6,7 +6,7 @@ import { isDomainError } from "../../src/domain/errors.ts";
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import { openStore } from "../../src/store/mod.ts";
-import { taskSettings } from "../_helpers.ts";
+import { scheduleFields, taskSettings } from "../_helpers.ts";
 
 const settings = taskSettings({
   name: "crash",
@@ -26,16 +26,7 @@ for (let batch = 0;; batch++) {
     tasks.create({
       id,
       settings,
-      schedule: {
-        type: "interval",
-        expression: "60",
-        timezone: "UTC",
-        enabled: true,
-        startAt: null,
-        endAt: null,
-        maxRuns: null,
-        dstPolicy: null,
-      },
+      schedule: scheduleFields({ expression: "60" }),
     }, meta)
   ));
   if (created.some(isDomainError)) throw new Error("create refused");

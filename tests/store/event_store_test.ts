@@ -10,12 +10,16 @@ import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import type { AppendRequest, EventStore } from "../../src/store/event_store.ts";
 import { openStore } from "../../src/store/mod.ts";
+import { connectPostgres } from "../../src/store/postgres.ts";
+import type { SqlClient } from "../../src/store/sql_client.ts";
+import { SqlEventStore } from "../../src/store/sql_event_store.ts";
 import {
   assert,
   assertEquals,
   assertRejects,
   createDatabase,
   POSTGRES_ADMIN_URL,
+  scheduleFields,
   storeTest,
   taskSettings,
 } from "../_helpers.ts";
@@ -188,9 +192,11 @@ storeTest("a batch with one stale request lands the others", async (store) => {
 
 storeTest("a reader by position never skips an event committed late", async (store, database) => {
   // Writers on separate connections commit in an order the reader cannot predict; the reader
-  // polls the tail all along and must end up with every position, each once, in order.
+  // polls the tail all along and must end up with every position, each once, in order. Each
+  // writer's driver waits a random moment between its last statement and COMMIT, as a busy
+  // server or network does, which is when a later position can become visible first.
   const writers = database.kind === "postgres"
-    ? await Promise.all([database.open(), database.open(), database.open()])
+    ? [1, 2, 3].map(() => new SqlEventStore(slowToCommit(database.databaseUrl!), "postgres"))
     : [store];
   const seen: number[] = [];
   let done = false;
@@ -206,7 +212,10 @@ storeTest("a reader by position never skips an event committed late", async (sto
   await Promise.all(writers.map(async (writer, w) => {
     for (let i = 0; i < 40; i++) {
       await Promise.all(
-        Array.from({ length: 5 }, (_, k) => writer.append(create(`w${w}-${i}-${k}`))),
+        Array.from(
+          { length: 5 },
+          (_, k) => writer.append(create(`w${w}-${i}-${k}`, T0, `user-${w}`)),
+        ),
       );
     }
   }));
@@ -217,6 +226,20 @@ storeTest("a reader by position never skips an event committed late", async (sto
   assertEquals(all.length, writers.length * 200);
   assertEquals(seen, all);
 });
+
+/** A Postgres client whose transactions pause up to 5 ms before committing. */
+function slowToCommit(url: string): SqlClient {
+  const client = connectPostgres(url, { max: 4 });
+  return {
+    ...client,
+    transaction: (fn, options) =>
+      client.transaction(async (tx) => {
+        const result = await fn(tx);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+        return result;
+      }, options),
+  };
+}
 
 storeTest("two writers updating one task concurrently both land", async (store, database) => {
   const other = database.kind === "postgres" ? await database.open() : store;
@@ -475,3 +498,61 @@ Deno.test({
     }
   },
 });
+
+storeTest(
+  "list totals kept beside the snapshots equal a count of the matching tasks",
+  async (store) => {
+    const tasks = new TaskService(store, new TaskActors(store));
+    const schedules = [null, "60", "0 9 * * *"] as const;
+    for (let i = 0; i < 30; i++) {
+      const expression = schedules[i % 3];
+      const task = await tasks.create({
+        id: `t${i}`,
+        settings: { ...SETTINGS, userId: i % 4 === 0 ? null : `user-${i % 3}` },
+        schedule: expression === null
+          ? null
+          : scheduleFields({ type: expression === "60" ? "interval" : "cron", expression }),
+      }, META);
+      assert(!isDomainError(task));
+      const report = {
+        scheduledFor: null,
+        success: i % 2 === 0,
+        result: null,
+        error: i % 2 === 0 ? null : "boom",
+        calculateNextRun: true,
+      };
+      if (i % 5 === 1) {
+        assert(
+          !isDomainError(await tasks.completeOccurrence(task.id, report, META)),
+        );
+      }
+      if (i % 7 === 2 && expression !== null) {
+        const off = { settings: {}, schedule: { enabled: false }, expectedVersion: null };
+        assert(!isDomainError(await tasks.update(task.id, off, META)));
+      }
+      if (i % 6 === 3) assert(!isDomainError(await tasks.delete(task.id, META)));
+    }
+    const all = (await store.queryTasks({ limit: 1000, offset: 0 })).tasks;
+    const filters = [
+      {},
+      { userId: "user-1" },
+      { status: "failed" as const },
+      { userId: "user-2", status: "completed" as const },
+      { scheduledOnly: true },
+      { scheduledOnly: true, enabledOnly: true },
+      { scheduleType: "cron" as const, enabledOnly: true },
+    ];
+    for (const filter of filters) {
+      const expected = all.filter((task) =>
+        (filter.userId === undefined || task.userId === filter.userId) &&
+        (filter.status === undefined || task.status === filter.status) &&
+        (filter.scheduleType === undefined || task.schedule?.type === filter.scheduleType) &&
+        (!filter.scheduledOnly || task.schedule !== null) &&
+        (!filter.enabledOnly || task.schedule?.enabled === true)
+      ).length;
+      const page = await store.queryTasks({ ...filter, limit: 1, offset: 0 });
+      assertEquals(page.total, expected, JSON.stringify(filter));
+    }
+    assertEquals(all.length, 25);
+  },
+);
