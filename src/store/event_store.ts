@@ -64,6 +64,15 @@ export interface TaskQuery {
   offset: number;
 }
 
+/** How many live tasks share a user, status, schedule type and enabled flag. */
+export interface ListTotal {
+  userId: string | null;
+  status: TaskStatus;
+  scheduleType: ScheduleType | null;
+  enabled: boolean;
+  tasks: number;
+}
+
 /** One page of tasks and how many match in all. */
 export interface TaskPage {
   tasks: TaskState[];
@@ -110,6 +119,8 @@ export interface EventStore {
   dueTasks(
     options: { before: number; userId?: string | null; limit: number },
   ): Promise<TaskState[]>;
+  /** The kept list totals (task_counts), for the audit. */
+  listTotals(): Promise<ListTotal[]>;
   /** Counts for the audit: events, distinct streams, snapshots and runs. */
   counts(): Promise<{ events: number; streams: number; snapshots: number; runs: number }>;
   /** Closes the connection(s); pending appends finish first. */

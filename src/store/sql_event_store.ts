@@ -8,12 +8,14 @@
  * multi-row INSERT per table, so a firing storm costs a few round trips instead of one per event.
  */
 import { DomainError } from "../domain/errors.ts";
-import type { TaskEvent, TaskState } from "../domain/task.ts";
+import type { TaskEvent, TaskState, TaskStatus } from "../domain/task.ts";
+import type { ScheduleType } from "../domain/schedule/mod.ts";
 import type {
   AppendRequest,
   AppendResult,
   EventMetadata,
   EventStore,
+  ListTotal,
   RecordedEvent,
   StreamRange,
   TaskPage,
@@ -285,6 +287,20 @@ export class SqlEventStore implements EventStore {
       [options.before, options.userId ?? null, options.limit],
     );
     return rows.map((row) => row.state);
+  }
+
+  async listTotals(): Promise<ListTotal[]> {
+    const rows = await this.#client.query(
+      `select user_id, status, schedule_type, schedule_enabled, tasks from task_counts
+        where tasks <> 0`,
+    );
+    return rows.map((row) => ({
+      userId: row.user_id === "" ? null : row.user_id as string,
+      status: row.status as TaskStatus,
+      scheduleType: row.schedule_type === "" ? null : row.schedule_type as ScheduleType,
+      enabled: row.schedule_enabled as boolean,
+      tasks: Number(row.tasks),
+    }));
   }
 
   async counts(): Promise<{ events: number; streams: number; snapshots: number; runs: number }> {

@@ -100,6 +100,7 @@ export async function verifyLog(
 
   let tasksChecked = 0;
   let eventsChecked = 0;
+  const liveTotals = new Map<string, number>();
   for (let after: string | null = null;;) {
     const snapshots = await store.scanSnapshots(after, pageSize);
     const checks = await mapConcurrently(
@@ -116,6 +117,15 @@ export async function verifyLog(
       report.tasks++;
       report.events += check.events;
       report.runs += check.runs;
+      if (snapshot.deletedAt === null) {
+        const key = totalKey(
+          snapshot.userId,
+          snapshot.status,
+          snapshot.schedule?.type ?? null,
+          snapshot.schedule?.enabled ?? false,
+        );
+        liveTotals.set(key, (liveTotals.get(key) ?? 0) + 1);
+      }
       if (check.mismatch !== null) mismatch(snapshot.id, check.mismatch);
     });
     if (snapshots.length < pageSize) break;
@@ -145,6 +155,21 @@ export async function verifyLog(
     }
     if (report.runs !== totals.runs) {
       mismatch(null, `the log records ${report.runs} runs but the runs table holds ${totals.runs}`);
+    }
+    const kept = new Map(
+      (await store.listTotals()).map((
+        total,
+      ) => [totalKey(total.userId, total.status, total.scheduleType, total.enabled), total.tasks]),
+    );
+    for (const key of new Set([...kept.keys(), ...liveTotals.keys()])) {
+      if ((kept.get(key) ?? 0) !== (liveTotals.get(key) ?? 0)) {
+        mismatch(
+          null,
+          `the list total for ${key} is ${kept.get(key) ?? 0} but ${
+            liveTotals.get(key) ?? 0
+          } live tasks match`,
+        );
+      }
     }
   }
   report.elapsedMs = Math.round(performance.now() - started);
@@ -290,4 +315,15 @@ async function mapConcurrently<T, R>(
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
   return results;
+}
+
+function totalKey(
+  userId: string | null,
+  status: string,
+  scheduleType: string | null,
+  enabled: boolean,
+): string {
+  return `user ${userId ?? "(none)"}, status ${status}, schedule ${scheduleType ?? "(none)"}${
+    enabled ? " enabled" : ""
+  }`;
 }

@@ -198,6 +198,7 @@ for (const kind of ["pglite", "postgres"] as const) {
           database,
           `delete from runs where run_id = 'run-2';
            delete from tasks where task_id = 'task-c';
+           insert into task_counts values ('mallory', 'pending', '', false, 5);
            delete from events where stream_id = 'task-b' and stream_version = 2;`,
         );
         store = await database.open();
@@ -208,6 +209,16 @@ for (const kind of ["pglite", "postgres"] as const) {
           { taskId: null, reason: "the log has 3 streams but 2 task snapshots" },
           { taskId: null, reason: "the log holds 9 events but the snapshots' streams hold 8" },
           { taskId: null, reason: "the log records 2 runs but the runs table holds 1" },
+          {
+            taskId: null,
+            reason: "the list total for user alice, status pending, schedule interval enabled " +
+              "is 1 but 0 live tasks match",
+          },
+          {
+            taskId: null,
+            reason: "the list total for user mallory, status pending, schedule (none) is 5 but " +
+              "0 live tasks match",
+          },
         ]);
       } finally {
         await database.drop();
