@@ -55,14 +55,46 @@ export class TaskActors {
   readonly #clock: () => number;
   readonly #records = new Map<string, ActorRecord>();
   readonly #mailboxes = new Map<string, Promise<unknown>>();
+  /** The log position up to which this process has seen every change. */
+  #position = 0;
 
   constructor(store: EventStore, options: ActorOptions = {}) {
     this.#store = store;
     this.#clock = options.clock ?? Date.now;
   }
 
-  /** Loads every live task's hot fields from the snapshots; returns how many. */
+  /**
+   * Loads every live task's hot fields from the snapshots, then the log's tail: whatever other
+   * processes appended while the snapshots were read. Returns how many live tasks there are.
+   */
   async load(): Promise<number> {
+    this.#position = await this.#store.headPosition();
+    await this.#loadSnapshots();
+    await this.catchUp();
+    return this.#records.size;
+  }
+
+  /**
+   * Refreshes the tasks other processes changed since the last look, reading the log after the
+   * last position seen; returns how many tasks it refreshed.
+   */
+  async catchUp(): Promise<number> {
+    let refreshed = 0;
+    for (;;) {
+      const tail = await this.#store.readAll(this.#position, LOAD_PAGE);
+      if (tail.length === 0) return refreshed;
+      this.#position = tail[tail.length - 1].position;
+      const stale = new Set<string>();
+      for (const recorded of tail) {
+        const record = this.#records.get(recorded.streamId);
+        if (record === undefined || record.version < recorded.version) stale.add(recorded.streamId);
+      }
+      for (const state of await this.#store.loadTasks([...stale])) this.#remember(state);
+      refreshed += stale.size;
+    }
+  }
+
+  async #loadSnapshots(): Promise<void> {
     let after: string | null = null;
     for (;;) {
       const page: TaskSummary[] = await this.#store.scanSummaries(after, LOAD_PAGE);
@@ -72,7 +104,7 @@ export class TaskActors {
           new ActorRecord(summary.version, summary.nextRunAt, summary.enabled, summary.status),
         );
       }
-      if (page.length < LOAD_PAGE) return this.#records.size;
+      if (page.length < LOAD_PAGE) return;
       after = page[page.length - 1].id;
     }
   }
@@ -149,12 +181,14 @@ export class TaskActors {
   }
 
   #remember(state: TaskState): void {
+    const record = this.#records.get(state.id);
+    // A snapshot older than what this process already knows changes nothing.
+    if (record !== undefined && record.version > state.version) return;
     if (state.deletedAt !== null) {
       this.#records.delete(state.id);
       return;
     }
     const enabled = state.schedule?.enabled ?? false;
-    const record = this.#records.get(state.id);
     if (record === undefined) {
       this.#records.set(
         state.id,

@@ -105,6 +105,8 @@ export interface EventStore {
   readStream(streamId: string, range?: StreamRange): Promise<RecordedEvent[]>;
   /** Events after a global position, in position order, never skipping a late commit. */
   readAll(after: number, limit: number): Promise<RecordedEvent[]>;
+  /** The global position of the newest committed event (0 for an empty log). */
+  headPosition(): Promise<number>;
   /** A task's latest snapshot, deleted ones included; null when it never existed. */
   loadTask(id: string): Promise<TaskState | null>;
   /** The snapshots of the given tasks that exist, deleted ones included, in no order. */

@@ -187,6 +187,13 @@ export class SqlEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
+  async headPosition(): Promise<number> {
+    const [row] = await this.#client.query(
+      `select coalesce(max(global_position), 0) as head from events`,
+    );
+    return Number(row.head);
+  }
+
   async loadTask(id: string): Promise<TaskState | null> {
     const rows = await this.#client.query<{ state: TaskState }>(
       `select state from tasks where task_id = $1`,

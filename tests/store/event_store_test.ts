@@ -556,3 +556,41 @@ storeTest(
     assertEquals(all.length, 25);
   },
 );
+
+storeTest(
+  "an actor system catches up with what another process appended",
+  async (store, database) => {
+    const other = database.kind === "postgres" ? await database.open() : store;
+    try {
+      const here = new TaskActors(store);
+      await here.load();
+      const there = new TaskService(other, new TaskActors(other));
+      const created = await there.create({
+        id: "remote",
+        settings: SETTINGS,
+        schedule: scheduleFields(),
+      }, META);
+      assert(!isDomainError(created));
+      const disabled = await there.update("remote", {
+        settings: {},
+        schedule: { enabled: false },
+        expectedVersion: null,
+      }, META);
+      assert(!isDomainError(disabled));
+      assertEquals(here.summary("remote"), null);
+      assertEquals(await here.catchUp(), 1);
+      assertEquals(here.summary("remote"), {
+        id: "remote",
+        version: 2,
+        nextRunAt: null,
+        enabled: false,
+        status: "pending",
+      });
+      assert(!isDomainError(await there.delete("remote", META)));
+      await here.catchUp();
+      assertEquals([here.summary("remote"), here.size], [null, 0]);
+    } finally {
+      if (other !== store) await other.close();
+    }
+  },
+);
