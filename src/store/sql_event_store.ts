@@ -120,7 +120,10 @@ export class SqlEventStore implements EventStore {
       this.#queue = waiting;
       if (batch.length === 0) break;
       this.#inFlight++;
-      this.#settle(batch).finally(() => {
+      this.#settle(batch).catch((error) => {
+        // #settle answers every append itself; this only guards against a bug leaving one open.
+        for (const pending of batch) pending.reject(error);
+      }).finally(() => {
         this.#inFlight--;
         for (const pending of batch) this.#busy.delete(pending.request.streamId);
         this.#pump();
