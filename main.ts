@@ -1,10 +1,10 @@
 import manifest from "./deno.json" with { type: "json" };
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { createApp } from "./src/http/app.ts";
-import { createLogger } from "./src/log.ts";
+import { createLogger, describeError } from "./src/log.ts";
 import { TaskActors } from "./src/runtime/actors.ts";
 import { TaskService } from "./src/runtime/tasks.ts";
-import { openStore } from "./src/store/mod.ts";
+import { type EventStore, openStore } from "./src/store/mod.ts";
 
 async function main(): Promise<number> {
   const config = loadConfig(Deno.env.toObject());
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const storeName = config.databaseUrl === null
     ? `embedded PGlite in ${config.dataDir}`
     : "PostgreSQL (DATABASE_URL)";
-  let store;
+  let store: EventStore;
   try {
     store = await openStore({
       databaseUrl: config.databaseUrl?.reveal() ?? null,
@@ -82,11 +82,6 @@ async function main(): Promise<number> {
   await store.close();
   logger.info("Stopped");
   return 0;
-}
-
-function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s]*/gi, "<url>");
 }
 
 Deno.exit(await main());

@@ -37,3 +37,9 @@ export function createLogger(level: LogLevel): Logger {
 function errorReplacer(_key: string, value: unknown): unknown {
   return value instanceof Error ? (value.stack ?? `${value.name}: ${value.message}`) : value;
 }
+
+/** The message of a thrown value, without a stack and with any URL (it may hold a password) masked. */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s]*/gi, "<url>");
+}

@@ -20,8 +20,4 @@ export function readFormat(value: string | undefined): OutputFormat | null {
   return value === "table" || value === "json" ? value : null;
 }
 
-/** The message of a thrown value, without a stack and with any URL (it may hold a password) masked. */
-export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s]*/gi, "<url>");
-}
+export { describeError } from "../log.ts";
