@@ -449,3 +449,13 @@ if (import.meta.main && Deno.args[0] === "drop") {
   await admin.unsafe(`drop database if exists ${name} with (force)`);
   await admin.end();
 }
+
+/** Memory usage after full collections (with --expose-gc) and a moment to settle. */
+export async function settledMemory(): Promise<Deno.MemoryUsage> {
+  const { gc } = globalThis as { gc?: () => void };
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return Deno.memoryUsage();
+}

@@ -6,7 +6,7 @@
  */
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { openStore } from "../../src/store/mod.ts";
-import { benchDatabase, formatNumber, median } from "./_seed.ts";
+import { benchDatabase, formatNumber, median, settledMemory } from "./_seed.ts";
 
 const TASKS = 1_000_000;
 
@@ -78,13 +78,4 @@ async function measure(url: string): Promise<MemoryFigures> {
     loadMs,
     gc: "gc" in globalThis,
   };
-}
-
-async function settledMemory(): Promise<Deno.MemoryUsage> {
-  const { gc } = globalThis as { gc?: () => void };
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Deno.memoryUsage();
 }
