@@ -4,8 +4,15 @@ import type { LogFields, Logger } from "../src/log.ts";
 import assertModule from "node:assert/strict";
 import { isDomainError } from "../src/domain/errors.ts";
 import { openStore } from "../src/store/mod.ts";
-import type { EventStore } from "../src/store/event_store.ts";
-import type { ScheduleFields, TaskSettings } from "../src/domain/task.ts";
+import type { AppendRequest, EventMetadata, EventStore } from "../src/store/event_store.ts";
+import {
+  decide,
+  evolve,
+  type ScheduleFields,
+  type TaskCommand,
+  type TaskSettings,
+  type TaskState,
+} from "../src/domain/task.ts";
 import postgres from "postgres";
 import {
   nextOccurrences,
@@ -418,5 +425,26 @@ export function scheduleFields(fields: Partial<ScheduleFields> = {}): ScheduleFi
     maxRuns: null,
     dstPolicy: null,
     ...fields,
+  };
+}
+
+/** The metadata tests record their appends with. */
+export const TEST_METADATA: EventMetadata = { actor: "test", requestId: null, causation: "test" };
+
+/** Decides a command on a task and returns the append that records its events and new state. */
+export function decideAppend(
+  state: TaskState | null,
+  command: TaskCommand,
+  metadata: EventMetadata = TEST_METADATA,
+): AppendRequest {
+  const events = decide(state, command);
+  if (isDomainError(events)) throw new Error(`refused: ${events.field}: ${events.message}`);
+  const next = events.reduce<TaskState | null>(evolve, state)!;
+  return {
+    streamId: next.id,
+    expectedVersion: state?.version ?? 0,
+    events,
+    metadata,
+    state: next,
   };
 }

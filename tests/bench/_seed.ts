@@ -7,19 +7,11 @@
  * from their `unload` listener, where nothing asynchronous may run any more.
  */
 import postgres from "postgres";
-import { isDomainError } from "../../src/domain/errors.ts";
-import {
-  decide,
-  evolve,
-  type Executor,
-  type ScheduleFields,
-  type TaskCommand,
-  type TaskState,
-} from "../../src/domain/task.ts";
+import type { Executor, ScheduleFields, TaskCommand, TaskState } from "../../src/domain/task.ts";
 import type { ScheduleType } from "../../src/domain/schedule/mod.ts";
 import type { AppendRequest, EventMetadata } from "../../src/store/event_store.ts";
 import { openStore } from "../../src/store/mod.ts";
-import { taskSettings } from "../_helpers.ts";
+import { decideAppend as decideTestAppend, taskSettings } from "../_helpers.ts";
 
 /** The benchmarks' clock: the day the figures were first recorded. */
 export const BENCH_NOW = Date.parse("2026-11-22T00:00:00Z");
@@ -117,18 +109,9 @@ export function completeCommand(runId: string, now: number, success = true): Tas
   };
 }
 
-/** Decides a command on a task and returns the append that records its events and new state. */
+/** Decides a command on a task and returns the append that records it, as the bench's writer. */
 export function decideAppend(state: TaskState | null, command: TaskCommand): AppendRequest {
-  const events = decide(state, command);
-  if (isDomainError(events)) throw events;
-  const next = events.reduce<TaskState | null>(evolve, state)!;
-  return {
-    streamId: next.id,
-    expectedVersion: state?.version ?? 0,
-    events,
-    metadata: BENCH_METADATA,
-    state: next,
-  };
+  return decideTestAppend(state, command, BENCH_METADATA);
 }
 
 let server: Promise<string | null> | null = null;

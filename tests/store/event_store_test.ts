@@ -1,11 +1,5 @@
 import { isDomainError } from "../../src/domain/errors.ts";
-import {
-  decide,
-  evolve,
-  type TaskCommand,
-  type TaskEvent,
-  type TaskState,
-} from "../../src/domain/task.ts";
+import { evolve, type TaskCommand, type TaskEvent, type TaskState } from "../../src/domain/task.ts";
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import type { AppendRequest, EventStore } from "../../src/store/event_store.ts";
@@ -18,51 +12,31 @@ import {
   assertEquals,
   assertRejects,
   createDatabase,
+  decideAppend,
   POSTGRES_ADMIN_URL,
   scheduleFields,
   storeTest,
   taskSettings,
+  TEST_METADATA,
 } from "../_helpers.ts";
 
 const T0 = Date.parse("2026-03-01T00:00:00Z");
-const META = { actor: "test", requestId: null, causation: "test" };
+const META = TEST_METADATA;
 
 const SETTINGS = taskSettings();
 
-/** Decides a command on a state and returns the append request that records it. */
-function request(state: TaskState | null, command: TaskCommand, id = "task-1"): AppendRequest {
-  const events = decide(state, command);
-  if (isDomainError(events)) throw new Error(`${events.field}: ${events.message}`);
-  return {
-    streamId: id,
-    expectedVersion: state?.version ?? 0,
-    events,
-    metadata: META,
-    state: events.reduce<TaskState | null>(evolve, state)!,
-  };
-}
-
 function create(id: string, now = T0, userId = "alice"): AppendRequest {
-  return request(null, {
+  return decideAppend(null, {
     type: "CreateTask",
     id,
     settings: { ...SETTINGS, userId },
-    schedule: {
-      type: "interval",
-      expression: "3600",
-      timezone: "UTC",
-      enabled: true,
-      startAt: T0,
-      endAt: null,
-      maxRuns: null,
-      dstPolicy: null,
-    },
+    schedule: scheduleFields({ startAt: T0 }),
     now,
-  }, id);
+  });
 }
 
 function complete(state: TaskState, scheduledFor: number, runId: string): AppendRequest {
-  return request(state, {
+  return decideAppend(state, {
     type: "CompleteOccurrence",
     runId,
     scheduledFor,
@@ -71,7 +45,7 @@ function complete(state: TaskState, scheduledFor: number, runId: string): Append
     error: null,
     calculateNextRun: true,
     now: scheduledFor + 5,
-  }, state.id);
+  });
 }
 
 async function mustAppend(store: EventStore, append: AppendRequest): Promise<number[]> {
@@ -109,7 +83,7 @@ storeTest("an append on a stale version is a conflict and writes nothing", async
   await mustAppend(store, created);
   const first = complete(created.state, T0, "run-1");
   await mustAppend(store, first);
-  const stale = request(created.state, {
+  const stale = decideAppend(created.state, {
     type: "UpdateTask",
     settings: { name: "renamed" },
     schedule: null,
@@ -280,7 +254,7 @@ storeTest("start-up loads every live task's next run from the snapshots", async 
     await mustAppend(store, created);
     if (i === 3) deleted = created.state;
   }
-  await mustAppend(store, request(deleted, { type: "DeleteTask", now: T0 + 100 }, deleted!.id));
+  await mustAppend(store, decideAppend(deleted, { type: "DeleteTask", now: T0 + 100 }));
   const actors = new TaskActors(store);
   assertEquals(await actors.load(), 24);
   assertEquals(actors.summary("task-03"), null);
@@ -337,7 +311,7 @@ storeTest("replaying every version of a stream reproduces each snapshot", async 
     { type: "DeleteTask", now: T0 + 5 },
   ];
   for (const command of commands) {
-    append = request(append.state, command);
+    append = decideAppend(append.state, command);
     await mustAppend(store, append);
     for (const event of append.events) {
       snapshots.push(evolve(snapshots[snapshots.length - 1], event as TaskEvent));
@@ -463,13 +437,13 @@ storeTest(
     const created = create("skewed", T0 + 1000);
     await mustAppend(store, created);
     // Another instance, its clock 500 ms behind, renamed the task after it was created.
-    const renamed = request(created.state, {
+    const renamed = decideAppend(created.state, {
       type: "UpdateTask",
       settings: { name: "renamed" },
       schedule: null,
       expectedVersion: null,
       now: T0 + 500,
-    }, "skewed");
+    });
     await mustAppend(store, renamed);
     const tasks = new TaskService(store, new TaskActors(store));
     // Before the creation's time nothing existed, although the rename's time is earlier still.

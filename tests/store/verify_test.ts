@@ -1,22 +1,25 @@
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { isDomainError } from "../../src/domain/errors.ts";
-import { decide, evolve, replay, type TaskCommand, type TaskState } from "../../src/domain/task.ts";
+import { replay, type TaskCommand, type TaskState } from "../../src/domain/task.ts";
 import type { AppendRequest, EventStore } from "../../src/store/event_store.ts";
 import { verifyLog, type VerifyProgress } from "../../src/store/verify.ts";
 import {
   assert,
   assertEquals,
   createDatabase,
+  decideAppend,
   POSTGRES_ADMIN_URL,
+  scheduleFields,
   storeTest,
   taskSettings,
+  TEST_METADATA,
   type TestDatabase,
 } from "../_helpers.ts";
 
 const T0 = Date.parse("2026-03-01T00:00:00Z");
 const HOUR = 3_600_000;
-const META = { actor: "test", requestId: null, causation: "test" };
+const META = TEST_METADATA;
 
 const SETTINGS = taskSettings({
   inputs: { n: 1, nested: { b: [1, 2], a: "x" } },
@@ -36,17 +39,9 @@ async function execute(
   command: TaskCommand,
   options: { snapshot?: (state: TaskState) => TaskState } = {},
 ): Promise<TaskState> {
-  const state = await store.loadTask(id);
-  const events = decide(state, command);
-  if (isDomainError(events)) throw new Error(`${events.field}: ${events.message}`);
-  const next = events.reduce<TaskState | null>(evolve, state)!;
-  const request: AppendRequest = {
-    streamId: id,
-    expectedVersion: state?.version ?? 0,
-    events,
-    metadata: META,
-    state: options.snapshot?.(next) ?? next,
-  };
+  const append = decideAppend(await store.loadTask(id), command, META);
+  const next = append.state;
+  const request: AppendRequest = { ...append, state: options.snapshot?.(next) ?? next };
   const result = await store.append(request);
   if (isDomainError(result)) throw new Error(`append refused: ${result.message}`);
   return next;
@@ -57,16 +52,7 @@ function create(id: string, now = T0): TaskCommand {
     type: "CreateTask",
     id,
     settings: SETTINGS,
-    schedule: {
-      type: "interval",
-      expression: "3600",
-      timezone: "UTC",
-      enabled: true,
-      startAt: T0,
-      endAt: null,
-      maxRuns: null,
-      dstPolicy: null,
-    },
+    schedule: scheduleFields({ startAt: T0 }),
     now,
   };
 }
