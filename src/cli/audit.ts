@@ -2,10 +2,9 @@
  * `events` and `replay`: a task's audit log and the task rebuilt from it, asked of a running
  * service over JSON-RPC (tasks.events, tasks.replay).
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { TASK_EVENT_TYPES } from "../domain/task.ts";
-import { failure, type OutputFormat, readFormat, usageError } from "./common.ts";
+import { failure, type OutputFormat, parseCommand, readFormat, usageError } from "./common.ts";
 import { callMethod, serviceUrl } from "./rpc_client.ts";
 
 const URL_OPTION =
@@ -66,26 +65,14 @@ const Replayed = z.object({ task: z.record(z.string(), z.unknown()), version: z.
 
 /** `events <task_id>`: prints the task's events, paging through tasks.events. */
 export async function runEvents(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        "from-version": { type: "string", default: "1" },
-        format: { type: "string", short: "f", default: "table" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const parsed = parseCommand(args, {
+    url: { type: "string" },
+    "from-version": { type: "string", default: "1" },
+    format: { type: "string", short: "f", default: "table" },
+    help: { type: "boolean", short: "h" },
+  }, { usage: EVENTS_USAGE, positionals: true });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(EVENTS_USAGE);
-    return 0;
-  }
   const common = readCommon(positionals, values);
   if (typeof common === "number") return common;
   const { taskId, url, format } = common;
@@ -136,26 +123,14 @@ export async function runEvents(args: string[]): Promise<number> {
 
 /** `replay <task_id> --as-of V|ISO`: prints the task as tasks.replay rebuilds it. */
 export async function runReplay(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        "as-of": { type: "string" },
-        url: { type: "string" },
-        format: { type: "string", short: "f", default: "table" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const parsed = parseCommand(args, {
+    "as-of": { type: "string" },
+    url: { type: "string" },
+    format: { type: "string", short: "f", default: "table" },
+    help: { type: "boolean", short: "h" },
+  }, { usage: REPLAY_USAGE, positionals: true });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(REPLAY_USAGE);
-    return 0;
-  }
   const common = readCommon(positionals, values);
   if (typeof common === "number") return common;
   const { taskId, url, format } = common;

@@ -5,7 +5,6 @@
  * Exit codes: 0 success, 1 a failure (an invalid schedule, a refused call, a mismatch), 2 a usage
  * error.
  */
-import { parseArgs } from "node:util";
 import { isDomainError } from "../domain/errors.ts";
 import {
   type GapPolicy,
@@ -15,7 +14,7 @@ import {
   type ScheduleType,
 } from "../domain/schedule/mod.ts";
 import { runEvents, runReplay } from "./audit.ts";
-import { usageError } from "./common.ts";
+import { parseCommand, usageError } from "./common.ts";
 import { runVerify } from "./verify.ts";
 
 const USAGE = `Usage: deno task cli <command> [options]
@@ -59,34 +58,22 @@ export function run(args: string[]): Promise<number> {
 }
 
 function runSchedule(args: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        type: { type: "string", short: "t" },
-        expression: { type: "string", short: "e" },
-        timezone: { type: "string", short: "z", default: "UTC" },
-        from: { type: "string" },
-        count: { type: "string", short: "n", default: "10" },
-        "start-at": { type: "string" },
-        "end-at": { type: "string" },
-        "max-runs": { type: "string" },
-        gap: { type: "string" },
-        repeat: { type: "string" },
-        format: { type: "string", short: "f", default: "table" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const parsed = parseCommand(args, {
+    type: { type: "string", short: "t" },
+    expression: { type: "string", short: "e" },
+    timezone: { type: "string", short: "z", default: "UTC" },
+    from: { type: "string" },
+    count: { type: "string", short: "n", default: "10" },
+    "start-at": { type: "string" },
+    "end-at": { type: "string" },
+    "max-runs": { type: "string" },
+    gap: { type: "string" },
+    repeat: { type: "string" },
+    format: { type: "string", short: "f", default: "table" },
+    help: { type: "boolean", short: "h" },
+  }, { usage: USAGE, positionals: true });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const [group, command] = positionals;
   if (group !== "schedule" || (command !== "preview" && command !== "validate")) {
     return usageError(

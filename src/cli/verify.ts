@@ -1,8 +1,7 @@
 /** `verify`: replays the whole event log from zero and proves it equals the live state. */
-import { parseArgs } from "node:util";
 import { openStore, type StoreOptions } from "../store/mod.ts";
 import { verifyLog, type VerifyProgress, type VerifyReport } from "../store/verify.ts";
-import { describeError, failure, readFormat, usageError } from "./common.ts";
+import { describeError, failure, parseCommand, readFormat, usageError } from "./common.ts";
 
 /** The help text of `verify`. */
 export const VERIFY_USAGE = `Usage: deno task cli verify [options]
@@ -31,25 +30,14 @@ const BAR_WIDTH = 30;
 
 /** `verify`: checks the log against the live state and prints what it checked. */
 export async function runVerify(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        "database-url": { type: "string" },
-        "data-dir": { type: "string" },
-        format: { type: "string", short: "f", default: "table" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const parsed = parseCommand(args, {
+    "database-url": { type: "string" },
+    "data-dir": { type: "string" },
+    format: { type: "string", short: "f", default: "table" },
+    help: { type: "boolean", short: "h" },
+  }, { usage: VERIFY_USAGE, positionals: false });
+  if (typeof parsed === "number") return parsed;
   const { values } = parsed;
-  if (values.help) {
-    console.log(VERIFY_USAGE);
-    return 0;
-  }
   const format = readFormat(values.format);
   if (format === null) return usageError(`--format must be table or json, got "${values.format}"`);
   const location = storeLocation(values["database-url"], values["data-dir"]);
