@@ -7,8 +7,9 @@
  */
 import { DomainError, invalidSchedule, isDomainError } from "./errors.ts";
 import {
+  type DstEdge,
   type DstPolicy,
-  nextRuns,
+  MAX_INSTANT,
   parseSchedule,
   type Schedule,
   type ScheduleType,
@@ -90,7 +91,35 @@ export interface ActiveRun {
   trigger: RunTrigger;
   attempt: number;
   startedAt: number;
+  /** The liveness key of the process executing it; null when an outside worker does. */
+  owner: number | null;
+  /** When the attempt must have ended (start + timeout_s). */
+  deadlineAt: number;
+  /** Set while the run waits out a retry backoff: when its next attempt starts. */
+  retryAt: number | null;
 }
+
+/** A run claimed for its occurrence that starts when the runs before it end. */
+export interface WaitingRun {
+  runId: string;
+  scheduledFor: number;
+  trigger: RunTrigger;
+}
+
+/** A future occurrence a user took out of the schedule, or moved to another instant. */
+export interface ExcludedOccurrence {
+  at: number;
+  movedTo: number | null;
+}
+
+/** What became of a nominal occurrence that did not simply fire (SPEC §1). */
+export type OccurrenceDecision =
+  | "fired"
+  | "skipped"
+  | "missed"
+  | "coalesced"
+  | "excluded"
+  | "shifted";
 
 /** The state of one task: the fold of its events. */
 export interface TaskState extends TaskSettings {
@@ -107,7 +136,14 @@ export interface TaskState extends TaskSettings {
   lastScheduledFor: number | null;
   runCount: number;
   failedRuns: number;
-  activeRun: ActiveRun | null;
+  /** Runs started and not yet ended (several only with overlap_policy allow). */
+  activeRuns: ActiveRun[];
+  /** Runs claimed and waiting to start, in order (the queue policy, catch-up all, backfill). */
+  waiting: WaitingRun[];
+  /** Future occurrences skipped or moved by tasks.occurrences.skip / move. */
+  excluded: ExcludedOccurrence[];
+  /** Instants occurrences were moved to: extra occurrences of the schedule. */
+  extras: number[];
   createdAt: number;
   updatedAt: number;
   deletedAt: number | null;
@@ -143,21 +179,38 @@ export interface TaskEventData {
     attempt: number;
     latenessMs: number;
     nextRunAt: number | null;
+    /** Who executes it: a process's liveness key, or null for an outside worker. */
+    owner: number | null;
+    deadlineAt: number;
+    /** The run was claimed earlier by RunsQueued (its runs row exists). */
+    queued: boolean;
+    /** The queue executor's capability: workers claim the run with it. */
+    capability: string | null;
   };
+  RunsQueued: { runs: WaitingRun[]; nextRunAt: number | null };
   RunSucceeded: { runId: string; scheduledFor: number; result: JsonValue };
-  RunFailed: { runId: string; scheduledFor: number; error: string };
-  RunTimedOut: { runId: string; scheduledFor: number; error: string };
+  RunFailed: { runId: string; scheduledFor: number; error: string; retryAt: number | null };
+  RunTimedOut: { runId: string; scheduledFor: number; error: string; retryAt: number | null };
+  RunCancelled: { runId: string; scheduledFor: number; reason: string };
   RunSkipped: {
     runId: string;
     scheduledFor: number;
-    reason: string;
+    trigger: RunTrigger;
+    /** `overlap` (a run was in flight) or `coalesced` (the queue already held one). */
+    reason: "overlap" | "coalesced";
     nextRunAt: number | null;
   };
+  /** Occurrences that did not run: one, or a range from `scheduledFor` to `until`. */
   OccurrenceDecided: {
     scheduledFor: number;
-    decision: "fired" | "skipped" | "missed" | "coalesced" | "excluded" | "shifted";
+    decision: OccurrenceDecision;
     detail: string | null;
+    until: number | null;
+    /** How many occurrences the range holds, when it was counted. */
+    count: number | null;
   };
+  OccurrenceExcluded: { scheduledFor: number; nextRunAt: number | null };
+  OccurrenceMoved: { scheduledFor: number; to: number; nextRunAt: number | null };
   ScheduleCompleted: { reason: CompletionReason };
   TaskDeleted: Record<string, never>;
 }
@@ -179,11 +232,15 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   "ScheduleDisabled",
   "NextRunComputed",
   "RunStarted",
+  "RunsQueued",
   "RunSucceeded",
   "RunFailed",
   "RunTimedOut",
+  "RunCancelled",
   "RunSkipped",
   "OccurrenceDecided",
+  "OccurrenceExcluded",
+  "OccurrenceMoved",
   "ScheduleCompleted",
   "TaskDeleted",
 ];
@@ -220,7 +277,49 @@ export type TaskCommand =
     error: string | null;
     calculateNextRun: boolean;
     now: number;
-  };
+  }
+  | { type: "FireOccurrence"; scheduledFor: number; now: number; env: RunEnvironment }
+  | { type: "CatchUp"; now: number; env: RunEnvironment }
+  | { type: "TriggerRun"; trigger: "manual" | "webhook"; now: number; env: RunEnvironment }
+  | { type: "FinishRun"; runId: string; outcome: RunResult; now: number; env: RunEnvironment }
+  | { type: "RetryRun"; runId: string; now: number; env: RunEnvironment }
+  | {
+    type: "AbandonRun";
+    runId: string;
+    reason: string;
+    /** Treat it as a failed attempt (the retry policy applies) instead of cancelling it. */
+    retry: boolean;
+    now: number;
+    env: RunEnvironment;
+  }
+  | { type: "StartWaiting"; now: number; env: RunEnvironment }
+  | { type: "ExcludeOccurrence"; scheduledFor: number; now: number }
+  | { type: "MoveOccurrence"; scheduledFor: number; to: number; now: number }
+  | { type: "Backfill"; occurrences: number[]; now: number; env: RunEnvironment };
+
+/** What a command that may start runs needs from the process deciding it. */
+export interface RunEnvironment {
+  /** The deciding process's liveness key: it executes the runs it starts. */
+  owner: number;
+  /** A fresh run id. */
+  newRunId: () => string;
+  /** Echo runs may complete within the decision (the task has no children to run). */
+  inlineEcho: boolean;
+  /** False while the process shuts down: waiting runs stay waiting. */
+  startWaiting?: boolean;
+}
+
+/** How an attempt ended, as an executor reports it. */
+export type RunResult =
+  | { ok: true; result: JsonValue }
+  | { ok: false; error: string; timedOut: boolean };
+
+/** The most exclusions and moves a task keeps at once. */
+export const MAX_EXCEPTIONS = 1000;
+/** The most runs a backfill or a catch-up with policy `all` claims at once. */
+export const MAX_WAITING = 1000;
+/** The most missed occurrences a catch-up enumerates; older ones are reported as one range. */
+const MAX_CATCHUP_SCAN = 100_000;
 
 /** The events a command produces, or why it is refused. `state` is null for a task not yet created. */
 export function decide(state: TaskState | null, command: TaskCommand): TaskEvent[] | DomainError {
@@ -237,6 +336,28 @@ export function decide(state: TaskState | null, command: TaskCommand): TaskEvent
       return decideInit(state, command);
     case "CompleteOccurrence":
       return decideComplete(state, command);
+    case "FireOccurrence":
+      return decideFire(state, command);
+    case "CatchUp":
+      return decideCatchUp(state, command);
+    case "TriggerRun":
+      return decideTrigger(state, command);
+    case "FinishRun":
+      return decideFinish(state, command);
+    case "RetryRun":
+      return decideRetry(state, command);
+    case "AbandonRun":
+      return decideAbandon(state, command);
+    case "StartWaiting": {
+      const decision = new Decision(state, command.now);
+      startWaiting(decision, command.env);
+      return decision.events;
+    }
+    case "ExcludeOccurrence":
+    case "MoveOccurrence":
+      return decideException(state, command);
+    case "Backfill":
+      return decideBackfill(state, command);
   }
 }
 
@@ -244,7 +365,27 @@ export function decide(state: TaskState | null, command: TaskCommand): TaskEvent
 export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
   if (event.type === "TaskCreated") return created(event.at, event.data);
   if (state === null) throw new Error(`${event.type} before TaskCreated`);
-  const next: TaskState = { ...state, version: state.version + 1, updatedAt: event.at };
+  const next = applied(
+    { ...state, version: state.version + 1, updatedAt: event.at },
+    event,
+  );
+  // Exceptions before the next run can no longer apply: drop them so they never pile up.
+  if (
+    next.nextRunAt !== null && (next.excluded.length > 0 || next.extras.length > 0) &&
+    (next.excluded.some((e) => e.at < next.nextRunAt!) ||
+      next.extras.some((at) => at < next.nextRunAt!))
+  ) {
+    const nextRunAt = next.nextRunAt;
+    return {
+      ...next,
+      excluded: next.excluded.filter((e) => e.at >= nextRunAt),
+      extras: next.extras.filter((at) => at >= nextRunAt),
+    };
+  }
+  return next;
+}
+
+function applied(next: TaskState, event: Exclude<TaskEvent, { type: "TaskCreated" }>): TaskState {
   switch (event.type) {
     case "TaskUpdated":
       return { ...next, ...event.data.changes };
@@ -254,6 +395,8 @@ export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
         schedule: event.data.schedule,
         anchor: event.data.anchor,
         nextRunAt: event.data.nextRunAt,
+        excluded: [],
+        extras: [],
       };
     case "ScheduleEnabled":
       return {
@@ -271,47 +414,87 @@ export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
       };
     case "NextRunComputed":
       return { ...next, nextRunAt: event.data.nextRunAt };
-    case "RunStarted":
+    case "RunStarted": {
+      const { runId, scheduledFor, trigger, attempt, owner, deadlineAt, queued } = event.data;
+      const run: ActiveRun = {
+        runId,
+        scheduledFor,
+        trigger,
+        attempt,
+        startedAt: event.at,
+        owner,
+        deadlineAt,
+        retryAt: null,
+      };
+      const retried = next.activeRuns.some((active) => active.runId === runId);
       return {
-        ...next,
+        ...occurred(next, scheduledFor, trigger),
         status: "in_progress",
         nextRunAt: event.data.nextRunAt,
         lastRunAt: event.at,
-        lastScheduledFor: Math.max(next.lastScheduledFor ?? -Infinity, event.data.scheduledFor),
-        runCount: next.runCount + (event.data.attempt === 1 ? 1 : 0),
-        activeRun: {
-          runId: event.data.runId,
-          scheduledFor: event.data.scheduledFor,
-          trigger: event.data.trigger,
-          attempt: event.data.attempt,
-          startedAt: event.at,
-        },
+        runCount: next.runCount + (attempt === 1 && !queued ? 1 : 0),
+        activeRuns: retried
+          ? next.activeRuns.map((active) => active.runId === runId ? run : active)
+          : [...next.activeRuns, run],
+        waiting: queued ? next.waiting.filter((w) => w.runId !== runId) : next.waiting,
       };
+    }
+    case "RunsQueued": {
+      let queued = next;
+      for (const run of event.data.runs) queued = occurred(queued, run.scheduledFor, run.trigger);
+      return {
+        ...queued,
+        nextRunAt: event.data.nextRunAt,
+        runCount: next.runCount + event.data.runs.length,
+        waiting: [...next.waiting, ...event.data.runs],
+      };
+    }
     case "RunSucceeded":
       return {
-        ...next,
-        status: "completed",
+        ...ended(next, event.data.runId, "completed"),
         result: event.data.result,
         error: null,
-        activeRun: null,
       };
     case "RunFailed":
-    case "RunTimedOut":
+    case "RunTimedOut": {
+      const { runId, retryAt, error } = event.data;
+      if (retryAt !== null) {
+        return {
+          ...next,
+          error,
+          activeRuns: next.activeRuns.map((run) => run.runId === runId ? { ...run, retryAt } : run),
+        };
+      }
+      return { ...ended(next, runId, "failed"), error, failedRuns: next.failedRuns + 1 };
+    }
+    case "RunCancelled":
       return {
-        ...next,
-        status: "failed",
-        error: event.data.error,
-        failedRuns: next.failedRuns + 1,
-        activeRun: null,
+        ...ended(next, event.data.runId, "cancelled"),
+        waiting: next.waiting.filter((run) => run.runId !== event.data.runId),
       };
     case "RunSkipped":
       return {
-        ...next,
+        ...occurred(next, event.data.scheduledFor, event.data.trigger),
         nextRunAt: event.data.nextRunAt,
-        lastScheduledFor: Math.max(next.lastScheduledFor ?? -Infinity, event.data.scheduledFor),
       };
     case "OccurrenceDecided":
-      return next;
+      return {
+        ...next,
+        excluded: next.excluded.filter((e) => e.at !== event.data.scheduledFor),
+      };
+    case "OccurrenceExcluded":
+      return {
+        ...next,
+        excluded: [...next.excluded, { at: event.data.scheduledFor, movedTo: null }],
+        nextRunAt: event.data.nextRunAt,
+      };
+    case "OccurrenceMoved":
+      return {
+        ...next,
+        excluded: [...next.excluded, { at: event.data.scheduledFor, movedTo: event.data.to }],
+        extras: [...next.extras, event.data.to].sort((a, b) => a - b),
+        nextRunAt: event.data.nextRunAt,
+      };
     case "ScheduleCompleted":
       return {
         ...next,
@@ -323,12 +506,47 @@ export function evolve(state: TaskState | null, event: TaskEvent): TaskState {
         ...next,
         status: next.status === "in_progress" ? "cancelled" : next.status,
         nextRunAt: null,
-        activeRun: null,
+        activeRuns: [],
+        waiting: [],
         deletedAt: event.at,
       };
     default:
       // Not a domain refusal: a log holding a type this code does not know is corrupt or newer.
       throw new Error(`Unknown event type ${(event as { type: unknown }).type}`);
+  }
+}
+
+/** A scheduled occurrence ran, was claimed or was skipped: nothing is ever due at or before it. */
+function occurred(state: TaskState, scheduledFor: number, trigger: RunTrigger): TaskState {
+  const extras = state.extras.includes(scheduledFor)
+    ? state.extras.filter((at) => at !== scheduledFor)
+    : state.extras;
+  // Manual runs are not occurrences of the schedule: they leave its position alone.
+  if (trigger !== "schedule" && trigger !== "catchup") return { ...state, extras };
+  return {
+    ...state,
+    extras,
+    lastScheduledFor: Math.max(state.lastScheduledFor ?? -Infinity, scheduledFor),
+  };
+}
+
+/** A run ended: the task's status is its outcome once no other run is in flight. */
+function ended(state: TaskState, runId: string, status: TaskStatus): TaskState {
+  const activeRuns = state.activeRuns.filter((run) => run.runId !== runId);
+  return { ...state, activeRuns, status: activeRuns.length > 0 ? "in_progress" : status };
+}
+
+/** How many runs rows an event claims (the unique key's `(task_id, scheduled_for)`). */
+export function runsClaimed(event: TaskEvent): number {
+  switch (event.type) {
+    case "RunStarted":
+      return event.data.attempt === 1 && !event.data.queued ? 1 : 0;
+    case "RunsQueued":
+      return event.data.runs.length;
+    case "RunSkipped":
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -353,7 +571,10 @@ function created(at: number, data: TaskEventData["TaskCreated"]): TaskState {
     lastScheduledFor: null,
     runCount: 0,
     failedRuns: 0,
-    activeRun: null,
+    activeRuns: [],
+    waiting: [],
+    excluded: [],
+    extras: [],
     createdAt: at,
     updatedAt: at,
     deletedAt: null,
@@ -375,16 +596,22 @@ function decideCreate(
     const valid = compileSchedule(schedule, anchor);
     if (isDomainError(valid)) return valid;
   }
+  const data = { id: command.id, settings: command.settings, schedule, anchor, nextRunAt };
+  const decisions: TaskEventData["OccurrenceDecided"][] = [];
   if (schedule !== null && schedule.enabled) {
-    const first = firstRun(schedule, anchor, now, 0);
+    const first = firstRun(created(now, data), now);
     if (isDomainError(first)) return first;
-    nextRunAt = first;
+    nextRunAt = first.nextRunAt;
+    decisions.push(...first.decisions);
   }
-  return [{
-    type: "TaskCreated",
-    at: now,
-    data: { id: command.id, settings: command.settings, schedule, anchor, nextRunAt },
-  }];
+  return [
+    { type: "TaskCreated", at: now, data: { ...data, nextRunAt } },
+    ...decisions.map((decided): TaskEvent => ({
+      type: "OccurrenceDecided",
+      at: now,
+      data: decided,
+    })),
+  ];
 }
 
 function decideUpdate(
@@ -420,6 +647,7 @@ function decideUpdate(
   if (isDomainError(merged)) return merged;
   const specChanged = current === null || !sameSpec(current, merged);
   const from = notBefore(state, now);
+  let plan: Plan | null = null;
   if (specChanged) {
     // The anchor is the enable moment (SPEC §1): a new bound or policy keeps the grid.
     const anchor = current !== null && current.enabled && merged.enabled &&
@@ -429,19 +657,32 @@ function decideUpdate(
       : now;
     const valid = compileSchedule(merged, anchor);
     if (isDomainError(valid)) return valid;
-    const nextRunAt = merged.enabled ? firstRun(merged, anchor, from, state.runCount) : null;
-    if (isDomainError(nextRunAt)) return nextRunAt;
+    let nextRunAt: number | null = null;
+    if (merged.enabled) {
+      const first = firstRun({ ...state, schedule: merged, anchor, excluded: [], extras: [] }, from);
+      if (isDomainError(first)) return first;
+      plan = first;
+      nextRunAt = first.nextRunAt;
+    }
     events.push({
       type: "ScheduleChanged",
       at: now,
       data: { schedule: merged, anchor, nextRunAt },
     });
   } else if (merged.enabled && !current.enabled) {
-    const nextRunAt = firstRun(merged, now, from, state.runCount);
-    if (isDomainError(nextRunAt)) return nextRunAt;
-    events.push({ type: "ScheduleEnabled", at: now, data: { anchor: now, nextRunAt } });
+    const first = firstRun({ ...state, schedule: merged, anchor: now }, from);
+    if (isDomainError(first)) return first;
+    plan = first;
+    events.push({
+      type: "ScheduleEnabled",
+      at: now,
+      data: { anchor: now, nextRunAt: first.nextRunAt },
+    });
   } else if (!merged.enabled && current.enabled) {
     events.push({ type: "ScheduleDisabled", at: now, data: { reason: "user", error: null } });
+  }
+  for (const decided of plan?.decisions ?? []) {
+    events.push({ type: "OccurrenceDecided", at: now, data: decided });
   }
   return events;
 }
@@ -457,14 +698,12 @@ function decideInit(
   if (!schedule.enabled) {
     return new DomainError("conflict", "The task's schedule is disabled", "task_id");
   }
-  const nextRunAt = firstRun(
-    schedule,
-    state.anchor,
-    notBefore(state, command.from),
-    state.runCount,
-  );
-  if (isDomainError(nextRunAt)) return nextRunAt;
-  return [{ type: "NextRunComputed", at: command.now, data: { from: command.from, nextRunAt } }];
+  const first = firstRun(state, notBefore(state, command.from));
+  if (isDomainError(first)) return first;
+  const decision = new Decision(state, command.now);
+  decision.decisions(first);
+  decision.emit("NextRunComputed", { from: command.from, nextRunAt: first.nextRunAt });
+  return decision.events;
 }
 
 function decideComplete(
@@ -483,57 +722,43 @@ function decideComplete(
   }
   const scheduledFor = command.scheduledFor ?? state.nextRunAt ?? now;
   const trigger: RunTrigger = schedule === null ? "manual" : "schedule";
-  const runCount = state.runCount + 1;
   // Without a new calculation the next run stays, unless it is the occurrence just recorded.
   let nextRunAt = state.nextRunAt !== null && state.nextRunAt > scheduledFor
     ? state.nextRunAt
     : null;
-  let completion: CompletionReason | null = null;
-  let failure: string | null = null;
+  let plan: Plan | null = null;
   if (command.calculateNextRun && schedule !== null && schedule.enabled) {
-    const following = followingRun(
-      schedule,
-      state.anchor,
-      notBefore(state, scheduledFor),
-      runCount,
-    );
-    if (isDomainError(following)) {
-      failure = following.message;
-      nextRunAt = null;
-    } else {
-      // A late report for an old occurrence never moves the schedule backwards.
-      nextRunAt = following.at === null ? null : Math.max(following.at, state.nextRunAt ?? 0);
-      completion = following.at === null ? following.reason : null;
-    }
+    plan = planNext(state, notBefore(state, scheduledFor), state.runCount + 1);
+    // A late report for an old occurrence never moves the schedule backwards.
+    nextRunAt = plan.nextRunAt === null ? null : Math.max(plan.nextRunAt, state.nextRunAt ?? 0);
   }
+  const decision = new Decision(state, now);
+  if (plan !== null) decision.decisions(plan);
   const runId = command.runId;
-  const events: TaskEvent[] = [
-    {
-      type: "RunStarted",
-      at: now,
-      data: {
-        runId,
-        scheduledFor,
-        trigger,
-        attempt: 1,
-        latenessMs: Math.max(0, now - scheduledFor),
-        nextRunAt,
-      },
-    },
-    command.success
-      ? { type: "RunSucceeded", at: now, data: { runId, scheduledFor, result: command.result } }
-      : {
-        type: "RunFailed",
-        at: now,
-        data: { runId, scheduledFor, error: command.error ?? "The run failed" },
-      },
-  ];
-  if (failure !== null) {
-    events.push({ type: "ScheduleDisabled", at: now, data: { reason: "error", error: failure } });
-  } else if (completion !== null) {
-    events.push({ type: "ScheduleCompleted", at: now, data: { reason: completion } });
+  decision.emit("RunStarted", {
+    runId,
+    scheduledFor,
+    trigger,
+    attempt: 1,
+    latenessMs: Math.max(0, now - scheduledFor),
+    nextRunAt,
+    owner: null,
+    deadlineAt: now,
+    queued: false,
+    capability: null,
+  });
+  if (command.success) {
+    decision.emit("RunSucceeded", { runId, scheduledFor, result: command.result });
+  } else {
+    decision.emit("RunFailed", {
+      runId,
+      scheduledFor,
+      error: command.error ?? "The run failed",
+      retryAt: null,
+    });
   }
-  return events;
+  if (plan !== null) decision.conclude(plan);
+  return decision.events;
 }
 
 /** The instant next runs are computed after: `from`, but never at or before a recorded run. */
@@ -541,12 +766,21 @@ function notBefore(state: TaskState, from: number): number {
   return Math.max(from, state.lastScheduledFor ?? -Infinity);
 }
 
-/** Parses stored schedule fields with the given anchor. */
+/** Compiled schedules by their fields and anchor: firing one occurrence must not re-parse. */
+const compiled = new Map<string, Schedule | DomainError>();
+const MAX_COMPILED = 10_000;
+
+/** Parses stored schedule fields with the given anchor (memoized: the result depends on nothing else). */
 export function compileSchedule(
   fields: ScheduleFields,
   anchor: number | null,
 ): Schedule | DomainError {
-  return parseSchedule({
+  const key = `${anchor}\u0000${fields.type}\u0000${fields.timezone}\u0000${fields.startAt}\u0000${
+    fields.endAt
+  }\u0000${fields.maxRuns}\u0000${JSON.stringify(fields.dstPolicy)}\u0000${fields.expression}`;
+  const known = compiled.get(key);
+  if (known !== undefined) return known;
+  const schedule = parseSchedule({
     type: fields.type,
     expression: fields.expression,
     timezone: fields.timezone,
@@ -556,47 +790,647 @@ export function compileSchedule(
     dstPolicy: fields.dstPolicy,
     anchor,
   });
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(key, schedule);
+  return schedule;
+}
+
+/** One slot of a task's timeline: a nominal occurrence (maybe excluded or moved) or an extra. */
+interface Slot {
+  at: number;
+  exclusion: ExcludedOccurrence | null;
+  dst: DstEdge;
+}
+
+/** The first nominal occurrence after `after` within the schedule's start and end. */
+function nominalAfter(
+  schedule: Schedule,
+  after: number,
+): { at: number; dst: DstEdge } | null {
+  const from = schedule.startAt === null ? after : Math.max(after, schedule.startAt - 1);
+  const occurrence = schedule.next(from);
+  if (occurrence === null || occurrence.at > (schedule.endAt ?? MAX_INSTANT)) return null;
+  return occurrence;
+}
+
+/** The task's occurrences after `after`: the schedule's, with exclusions marked, plus extras. */
+function* timeline(state: TaskState, schedule: Schedule, after: number): Generator<Slot> {
+  const extras = state.extras.filter((at) => at > after);
+  let nominal = nominalAfter(schedule, after);
+  let i = 0;
+  for (;;) {
+    const extra = extras[i];
+    if (nominal === null && extra === undefined) return;
+    if (extra !== undefined && (nominal === null || extra < nominal.at)) {
+      i++;
+      yield { at: extra, exclusion: null, dst: "none" };
+      continue;
+    }
+    const current: { at: number; dst: DstEdge } = nominal!;
+    if (extra === current.at) i++;
+    const exclusion = state.excluded.find((e) => e.at === current.at) ?? null;
+    yield { at: current.at, exclusion, dst: current.dst };
+    nominal = nominalAfter(schedule, current.at);
+  }
+}
+
+/** Where the schedule goes next, and what it decided about the occurrences it passed. */
+interface Plan {
+  nextRunAt: number | null;
+  decisions: TaskEventData["OccurrenceDecided"][];
+  completion: CompletionReason | null;
+  /** Why computing the next run failed (the schedule is then disabled). */
+  failure: string | null;
+}
+
+/** The next run after `after` for a task that has had `runsSoFar` runs. */
+function planNext(state: TaskState, after: number, runsSoFar: number): Plan {
+  const plan: Plan = { nextRunAt: null, decisions: [], completion: null, failure: null };
+  const fields = state.schedule;
+  if (fields === null || !fields.enabled) return plan;
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return { ...plan, failure: schedule.message };
+  if (schedule.maxRuns !== null && runsSoFar >= schedule.maxRuns) {
+    return { ...plan, completion: "max_runs" };
+  }
+  for (const slot of timeline(state, schedule, after)) {
+    if (slot.exclusion !== null) {
+      plan.decisions.push(exceptionDecision(slot.exclusion));
+      continue;
+    }
+    if (slot.dst === "gap_shifted") {
+      plan.decisions.push({
+        scheduledFor: slot.at,
+        decision: "shifted",
+        detail: "its local time does not exist (daylight-saving gap); read with the offset before",
+        until: null,
+        count: 1,
+      });
+    }
+    plan.nextRunAt = slot.at;
+    return plan;
+  }
+  const unbounded = schedule.next(Math.max(after, (schedule.startAt ?? 0) - 1));
+  plan.completion = unbounded !== null ? "end_at" : "no_more_occurrences";
+  return plan;
+}
+
+function exceptionDecision(exclusion: ExcludedOccurrence): TaskEventData["OccurrenceDecided"] {
+  return exclusion.movedTo === null
+    ? {
+      scheduledFor: exclusion.at,
+      decision: "excluded",
+      detail: "skipped by tasks.occurrences.skip",
+      until: null,
+      count: 1,
+    }
+    : {
+      scheduledFor: exclusion.at,
+      decision: "shifted",
+      detail: `moved to ${new Date(exclusion.movedTo).toISOString()}`,
+      until: null,
+      count: 1,
+    };
 }
 
 /** The first run after `from`; a schedule with none is refused, naming the bound at fault. */
-function firstRun(
-  fields: ScheduleFields,
-  anchor: number | null,
-  from: number,
-  runsSoFar: number,
-): number | DomainError {
-  const following = followingRun(fields, anchor, from, runsSoFar);
-  if (isDomainError(following)) return following;
-  if (following.at !== null) return following.at;
-  switch (following.reason) {
+function firstRun(state: TaskState, from: number): Plan | DomainError {
+  const plan = planNext(state, from, state.runCount);
+  if (plan.failure !== null) return invalidSchedule("schedule_expression", plan.failure);
+  if (plan.nextRunAt !== null) return plan;
+  switch (plan.completion) {
     case "max_runs":
-      return invalidSchedule("max_runs", `The task already ran ${runsSoFar} times`);
+      return invalidSchedule("max_runs", `The task already ran ${state.runCount} times`);
     case "end_at":
       return invalidSchedule("schedule_end_at", "The schedule ends before its next run");
-    case "no_more_occurrences":
+    default:
       return invalidSchedule(
         "schedule_expression",
-        fields.type === "once" ? "The instant is in the past" : "The schedule has no future run",
+        state.schedule?.type === "once"
+          ? "The instant is in the past"
+          : "The schedule has no future run",
       );
   }
 }
 
-/** The run after `from`, or why there is none. */
-function followingRun(
-  fields: ScheduleFields,
-  anchor: number | null,
-  from: number,
-  runsSoFar: number,
-): { at: number; reason: null } | { at: null; reason: CompletionReason } | DomainError {
-  const schedule = compileSchedule(fields, anchor);
-  if (isDomainError(schedule)) return schedule;
-  if (schedule.maxRuns !== null && runsSoFar >= schedule.maxRuns) {
-    return { at: null, reason: "max_runs" };
+/** The events of one decision, folded as they are emitted so later steps see earlier ones. */
+class Decision {
+  state: TaskState;
+  readonly events: TaskEvent[] = [];
+  readonly now: number;
+
+  constructor(state: TaskState, now: number) {
+    this.state = state;
+    this.now = now;
   }
-  const [at] = nextRuns(schedule, from, { count: 1, runsSoFar });
-  if (at !== undefined) return { at, reason: null };
-  const unbounded = schedule.next(Math.max(from, (schedule.startAt ?? 0) - 1));
-  return { at: null, reason: unbounded !== null ? "end_at" : "no_more_occurrences" };
+
+  emit<K extends Exclude<TaskEventType, "TaskCreated">>(type: K, data: TaskEventData[K]): void {
+    const event = { type, at: this.now, data } as TaskEvent;
+    this.events.push(event);
+    this.state = evolve(this.state, event);
+  }
+
+  /** Records the plan's decisions before the event that carries its next run. */
+  decisions(plan: Plan): void {
+    for (const decided of plan.decisions) this.emit("OccurrenceDecided", decided);
+  }
+
+  /** Ends a plan: a schedule that failed is disabled, an exhausted one completed. */
+  conclude(plan: Plan): void {
+    if (plan.failure !== null) {
+      this.emit("ScheduleDisabled", { reason: "error", error: plan.failure });
+    } else if (plan.nextRunAt === null && plan.completion !== null && this.state.schedule?.enabled) {
+      this.emit("ScheduleCompleted", { reason: plan.completion });
+    }
+  }
+}
+
+/** A deterministic offset in [0, jitterMs) for one occurrence of one task (FNV-1a). */
+export function jitterOffset(taskId: string, scheduledFor: number, jitterMs: number): number {
+  if (jitterMs <= 1) return 0;
+  const key = `${taskId}@${scheduledFor}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % jitterMs;
+}
+
+/** The instant an occurrence is meant to fire: the occurrence plus its jitter. */
+export function fireTime(state: TaskState, scheduledFor: number): number {
+  return scheduledFor + jitterOffset(state.id, scheduledFor, state.jitterMs);
+}
+
+/** What an occurrence about to start becomes under the overlap policy (SPEC §1). */
+type OverlapOutcome = "start" | "skip" | "queue" | "coalesce" | "cancel_previous";
+
+function overlapOutcome(state: TaskState): OverlapOutcome {
+  if (state.activeRuns.length === 0) return "start";
+  switch (state.overlapPolicy) {
+    case "allow":
+      return "start";
+    case "skip":
+      return "skip";
+    case "queue":
+      return state.waiting.length === 0 ? "queue" : "coalesce";
+    case "cancel_previous":
+      return "cancel_previous";
+  }
+}
+
+/**
+ * Starts (or skips, queues, coalesces) one occurrence under the overlap policy. With `advance`
+ * the schedule moves past it: the next run is computed after `advanceFrom`.
+ */
+function startOccurrence(
+  decision: Decision,
+  occurrence: { scheduledFor: number; trigger: RunTrigger },
+  options: { env: RunEnvironment; advanceFrom: number | null },
+): void {
+  const state = decision.state;
+  const outcome = overlapOutcome(state);
+  const runs = outcome === "start" || outcome === "cancel_previous" || outcome === "queue";
+  const plan = options.advanceFrom === null
+    ? null
+    : planNext(state, options.advanceFrom, state.runCount + (runs ? 1 : 0));
+  const nextRunAt = plan === null ? state.nextRunAt : plan.nextRunAt;
+  if (plan !== null) decision.decisions(plan);
+  const runId = options.env.newRunId();
+  const { scheduledFor, trigger } = occurrence;
+  switch (outcome) {
+    case "skip":
+    case "coalesce":
+      decision.emit("RunSkipped", {
+        runId,
+        scheduledFor,
+        trigger,
+        reason: outcome === "skip" ? "overlap" : "coalesced",
+        nextRunAt,
+      });
+      break;
+    case "queue":
+      decision.emit("RunsQueued", { runs: [{ runId, scheduledFor, trigger }], nextRunAt });
+      break;
+    case "cancel_previous":
+      for (const run of state.activeRuns) {
+        decision.emit("RunCancelled", {
+          runId: run.runId,
+          scheduledFor: run.scheduledFor,
+          reason: "the next occurrence started (overlap_policy cancel_previous)",
+        });
+      }
+      startRun(decision, { runId, scheduledFor, trigger, attempt: 1, queued: false, nextRunAt }, {
+        env: options.env,
+        startsAt: null,
+      });
+      break;
+    case "start":
+      startRun(decision, { runId, scheduledFor, trigger, attempt: 1, queued: false, nextRunAt }, {
+        env: options.env,
+        startsAt: null,
+      });
+      break;
+  }
+  if (plan !== null) decision.conclude(plan);
+}
+
+/**
+ * Records a run's start; an echo run completes in the same decision (its result is its inputs,
+ * nothing outside is touched), and the waiting runs after it start in turn.
+ */
+function startRun(
+  decision: Decision,
+  run: {
+    runId: string;
+    scheduledFor: number;
+    trigger: RunTrigger;
+    attempt: number;
+    queued: boolean;
+    nextRunAt: number | null;
+  },
+  options: { env: RunEnvironment; startsAt: number | null },
+): void {
+  const state = decision.state;
+  const now = decision.now;
+  const executor = state.executor;
+  const intended = options.startsAt ??
+    (run.trigger === "schedule" || run.trigger === "catchup"
+      ? fireTime(state, run.scheduledFor)
+      : now);
+  decision.emit("RunStarted", {
+    ...run,
+    latenessMs: Math.max(0, now - intended),
+    owner: executor.type === "queue" ? null : options.env.owner,
+    deadlineAt: now + state.timeoutS * 1000,
+    capability: executor.type === "queue" ? executor.capability : null,
+  });
+  if (executor.type === "echo" && options.env.inlineEcho) {
+    decision.emit("RunSucceeded", {
+      runId: run.runId,
+      scheduledFor: run.scheduledFor,
+      result: state.inputs,
+    });
+    startWaiting(decision, options.env);
+  }
+}
+
+/** Starts the first waiting run when nothing else is in flight. */
+function startWaiting(decision: Decision, env: RunEnvironment): void {
+  const state = decision.state;
+  if (env.startWaiting === false || state.activeRuns.length > 0) return;
+  const [first] = state.waiting;
+  if (first === undefined) return;
+  startRun(decision, { ...first, attempt: 1, queued: true, nextRunAt: state.nextRunAt }, {
+    env,
+    startsAt: null,
+  });
+}
+
+function decideFire(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "FireOccurrence" }>,
+): TaskEvent[] {
+  // Another decision (another process, a catch-up) already moved the schedule: nothing to do.
+  if (!state.schedule?.enabled || state.nextRunAt !== command.scheduledFor) return [];
+  const decision = new Decision(state, command.now);
+  startOccurrence(decision, { scheduledFor: command.scheduledFor, trigger: "schedule" }, {
+    env: command.env,
+    advanceFrom: command.scheduledFor,
+  });
+  return decision.events;
+}
+
+function decideCatchUp(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "CatchUp" }>,
+): TaskEvent[] {
+  const { now, env } = command;
+  const fields = state.schedule;
+  const first = state.nextRunAt;
+  if (!fields?.enabled || first === null || first > now) return [];
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return [];
+  const decision = new Decision(state, now);
+  const windowStart = now - state.catchupWindowS * 1000;
+  let after = first - 1;
+  if (first < windowStart) {
+    decision.emit("OccurrenceDecided", {
+      scheduledFor: first,
+      decision: "missed",
+      detail: "before the catch-up window (catchup_window_s)",
+      until: windowStart - 1,
+      count: null,
+    });
+    after = windowStart - 1;
+  }
+  const due: number[] = [];
+  for (const slot of timeline(state, schedule, after)) {
+    if (slot.at > now) break;
+    if (slot.exclusion !== null) decision.emit("OccurrenceDecided", exceptionDecision(slot.exclusion));
+    else due.push(slot.at);
+    if (due.length >= MAX_CATCHUP_SCAN) break;
+  }
+  const remaining = schedule.maxRuns === null ? Infinity : schedule.maxRuns - state.runCount;
+  let fire: number[];
+  switch (state.catchupPolicy) {
+    case "none":
+      fire = [];
+      break;
+    case "latest":
+      fire = due.slice(-1);
+      break;
+    case "all":
+      fire = due.slice(-MAX_WAITING).slice(0, Math.max(0, remaining));
+      break;
+  }
+  const passed = due.filter((at) => !fire.includes(at));
+  const missedUntil = due.length >= MAX_CATCHUP_SCAN ? due[due.length - 1] : now;
+  if (passed.length > 0) {
+    decision.emit("OccurrenceDecided", {
+      scheduledFor: passed[0],
+      decision: state.catchupPolicy === "latest" ? "coalesced" : "missed",
+      detail: state.catchupPolicy === "latest"
+        ? "coalesced into the latest missed occurrence (catchup_policy latest)"
+        : state.catchupPolicy === "none"
+        ? "missed while the scheduler was not running (catchup_policy none)"
+        : `more than ${MAX_WAITING} missed occurrences or max_runs reached`,
+      until: passed[passed.length - 1],
+      count: passed.length,
+    });
+  }
+  const from = Math.max(missedUntil, decision.state.lastScheduledFor ?? -Infinity);
+  if (fire.length === 1 && state.catchupPolicy === "latest") {
+    startOccurrence(decision, { scheduledFor: fire[0], trigger: "catchup" }, {
+      env,
+      advanceFrom: from,
+    });
+    return decision.events;
+  }
+  const plan = planNext(decision.state, from, state.runCount + fire.length);
+  decision.decisions(plan);
+  if (fire.length === 0) {
+    decision.emit("NextRunComputed", { from, nextRunAt: plan.nextRunAt });
+  } else {
+    decision.emit("RunsQueued", {
+      runs: fire.map((scheduledFor) => ({
+        runId: env.newRunId(),
+        scheduledFor,
+        trigger: "catchup" as const,
+      })),
+      nextRunAt: plan.nextRunAt,
+    });
+    startWaiting(decision, env);
+  }
+  decision.conclude(plan);
+  return decision.events;
+}
+
+function decideTrigger(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "TriggerRun" }>,
+): TaskEvent[] {
+  const decision = new Decision(state, command.now);
+  startOccurrence(decision, { scheduledFor: command.now, trigger: command.trigger }, {
+    env: command.env,
+    advanceFrom: null,
+  });
+  return decision.events;
+}
+
+/** The wait before attempt `attempt + 1`: exponential, capped (SPEC §1 `retry`). */
+export function backoffMs(retry: RetryPolicy, attempt: number): number {
+  return Math.min(retry.backoffMs * retry.backoffFactor ** (attempt - 1), retry.maxBackoffMs);
+}
+
+function decideFinish(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "FinishRun" }>,
+): TaskEvent[] {
+  const run = state.activeRuns.find((active) => active.runId === command.runId);
+  // A run cancelled, timed out or finished by someone else meanwhile: its late report changes nothing.
+  if (run === undefined || run.retryAt !== null) return [];
+  const decision = new Decision(state, command.now);
+  const { outcome } = command;
+  if (outcome.ok) {
+    decision.emit("RunSucceeded", {
+      runId: run.runId,
+      scheduledFor: run.scheduledFor,
+      result: outcome.result,
+    });
+  } else {
+    failAttempt(decision, run, { error: outcome.error, timedOut: outcome.timedOut });
+  }
+  startWaiting(decision, command.env);
+  return decision.events;
+}
+
+function failAttempt(
+  decision: Decision,
+  run: ActiveRun,
+  failure: { error: string; timedOut: boolean },
+): void {
+  const retry = decision.state.retry;
+  const retryAt = run.attempt < retry.maxAttempts
+    ? decision.now + backoffMs(retry, run.attempt)
+    : null;
+  decision.emit(failure.timedOut ? "RunTimedOut" : "RunFailed", {
+    runId: run.runId,
+    scheduledFor: run.scheduledFor,
+    error: failure.error,
+    retryAt,
+  });
+}
+
+function decideRetry(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "RetryRun" }>,
+): TaskEvent[] {
+  const run = state.activeRuns.find((active) => active.runId === command.runId);
+  if (run === undefined || run.retryAt === null) return [];
+  const decision = new Decision(state, command.now);
+  startRun(decision, {
+    runId: run.runId,
+    scheduledFor: run.scheduledFor,
+    trigger: run.trigger,
+    attempt: run.attempt + 1,
+    queued: false,
+    nextRunAt: state.nextRunAt,
+  }, { env: command.env, startsAt: run.retryAt });
+  return decision.events;
+}
+
+function decideAbandon(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "AbandonRun" }>,
+): TaskEvent[] {
+  const run = state.activeRuns.find((active) => active.runId === command.runId);
+  if (run === undefined) return [];
+  const decision = new Decision(state, command.now);
+  if (command.retry && run.retryAt === null) {
+    failAttempt(decision, run, { error: command.reason, timedOut: false });
+  } else {
+    decision.emit("RunCancelled", {
+      runId: run.runId,
+      scheduledFor: run.scheduledFor,
+      reason: command.reason,
+    });
+  }
+  startWaiting(decision, command.env);
+  return decision.events;
+}
+
+function decideException(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "ExcludeOccurrence" | "MoveOccurrence" }>,
+): TaskEvent[] | DomainError {
+  const fields = state.schedule;
+  if (fields === null) {
+    return new DomainError("invalid_params", "The task has no schedule", "task_id");
+  }
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return schedule;
+  const { scheduledFor, now } = command;
+  if (state.excluded.length >= MAX_EXCEPTIONS) {
+    return new DomainError(
+      "invalid_params",
+      `The task already has ${MAX_EXCEPTIONS} skipped or moved occurrences`,
+      "scheduled_for",
+    );
+  }
+  const pending = Math.max(now, state.lastScheduledFor ?? -Infinity);
+  if (scheduledFor <= pending || (state.nextRunAt !== null && scheduledFor < state.nextRunAt)) {
+    return new DomainError(
+      "invalid_params",
+      "The occurrence is not in the future (it already ran, was decided, or is past)",
+      "scheduled_for",
+    );
+  }
+  const [slot] = timeline(state, schedule, scheduledFor - 1);
+  if (slot === undefined || slot.at !== scheduledFor || state.extras.includes(scheduledFor)) {
+    return new DomainError(
+      "invalid_params",
+      "The instant is not an occurrence of the task's schedule",
+      "scheduled_for",
+    );
+  }
+  if (slot.exclusion !== null) {
+    return new DomainError(
+      "conflict",
+      "The occurrence is already skipped or moved",
+      "scheduled_for",
+    );
+  }
+  let to: number | null = null;
+  if (command.type === "MoveOccurrence") {
+    to = command.to;
+    if (to <= now || to > MAX_INSTANT) {
+      return new DomainError("invalid_params", "The new instant must be in the future", "to");
+    }
+    if (
+      (schedule.startAt !== null && to < schedule.startAt) ||
+      (schedule.endAt !== null && to > schedule.endAt)
+    ) {
+      return new DomainError(
+        "invalid_params",
+        "The new instant is outside schedule_start_at … schedule_end_at",
+        "to",
+      );
+    }
+    const [there] = timeline(state, schedule, to - 1);
+    if (there !== undefined && there.at === to) {
+      return new DomainError(
+        "conflict",
+        "Another occurrence is already at the new instant",
+        "to",
+      );
+    }
+  }
+  const changed: TaskState = {
+    ...state,
+    excluded: [...state.excluded, { at: scheduledFor, movedTo: to }],
+    extras: to === null ? state.extras : [...state.extras, to].sort((a, b) => a - b),
+  };
+  const decision = new Decision(state, now);
+  let nextRunAt = state.nextRunAt;
+  let plan: Plan | null = null;
+  if (fields.enabled && state.nextRunAt !== null) {
+    const from = Math.min(state.nextRunAt, to ?? Infinity) - 1;
+    plan = planNext(changed, Math.max(from, state.lastScheduledFor ?? -Infinity), state.runCount);
+    nextRunAt = plan.nextRunAt;
+  }
+  if (to === null) decision.emit("OccurrenceExcluded", { scheduledFor, nextRunAt });
+  else decision.emit("OccurrenceMoved", { scheduledFor, to, nextRunAt });
+  if (plan !== null) {
+    // The decisions are already final here only when the occurrence was the next one.
+    for (const decided of plan.decisions) {
+      if (decided.scheduledFor < (nextRunAt ?? Infinity)) {
+        decision.emit("OccurrenceDecided", decided);
+      }
+    }
+    decision.conclude(plan);
+  }
+  return decision.events;
+}
+
+function decideBackfill(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "Backfill" }>,
+): TaskEvent[] | DomainError {
+  const { occurrences, now, env } = command;
+  if (occurrences.length === 0) return [];
+  if (state.waiting.length + occurrences.length > MAX_WAITING) {
+    return new DomainError(
+      "invalid_params",
+      `At most ${MAX_WAITING} runs can wait at once (${state.waiting.length} already do)`,
+      "max_runs",
+    );
+  }
+  const decision = new Decision(state, now);
+  decision.emit("RunsQueued", {
+    runs: occurrences.map((scheduledFor) => ({
+      runId: env.newRunId(),
+      scheduledFor,
+      trigger: "catchup" as const,
+    })),
+    nextRunAt: state.nextRunAt,
+  });
+  startWaiting(decision, env);
+  return decision.events;
+}
+
+/** The task's own future: its next `count` occurrences, exceptions applied (schedules.preview). */
+export function upcomingRuns(state: TaskState, count: number): number[] {
+  const fields = state.schedule;
+  if (fields === null || !fields.enabled || state.nextRunAt === null) return [];
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return [];
+  const runs: number[] = [];
+  const left = schedule.maxRuns === null ? Infinity : schedule.maxRuns - state.runCount;
+  for (const slot of timeline(state, schedule, state.nextRunAt - 1)) {
+    if (runs.length >= Math.min(count, left)) break;
+    if (slot.exclusion === null) runs.push(slot.at);
+  }
+  return runs;
+}
+
+/** The nominal occurrences in [from, to] (exceptions applied), at most `limit`: tasks.backfill's candidates. */
+export function occurrencesBetween(
+  state: TaskState,
+  range: { from: number; to: number; limit: number },
+): number[] | DomainError {
+  const fields = state.schedule;
+  if (fields === null) {
+    return new DomainError("invalid_params", "The task has no schedule", "task_id");
+  }
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return schedule;
+  const found: number[] = [];
+  for (const slot of timeline(state, schedule, range.from - 1)) {
+    if (slot.at > range.to || found.length >= range.limit) break;
+    if (slot.exclusion === null) found.push(slot.at);
+  }
+  return found;
 }
 
 function mergeSchedule(

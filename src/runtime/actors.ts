@@ -10,6 +10,8 @@ import { DomainError, isDomainError } from "../domain/errors.ts";
 import {
   decide,
   evolve,
+  type Executor,
+  fireTime,
   type TaskCommand,
   type TaskEvent,
   type TaskState,
@@ -26,16 +28,25 @@ const LOAD_PAGE = 10_000;
 class ActorRecord {
   version: number;
   nextRunAt: number | null;
+  fireAt: number | null;
   enabled: boolean;
   status: TaskStatus;
+  executorType: Executor["type"];
+  parentId: string | null;
 
-  constructor(version: number, nextRunAt: number | null, enabled: boolean, status: TaskStatus) {
-    this.version = version;
-    this.nextRunAt = nextRunAt;
-    this.enabled = enabled;
-    this.status = status;
+  constructor(summary: Omit<TaskSummary, "id">) {
+    this.version = summary.version;
+    this.nextRunAt = summary.nextRunAt;
+    this.fireAt = summary.fireAt;
+    this.enabled = summary.enabled;
+    this.status = summary.status;
+    this.executorType = summary.executorType;
+    this.parentId = summary.parentId;
   }
 }
+
+/** Hears every change of a live task's hot fields (null: the task is gone). */
+export type ActorListener = (id: string, summary: TaskSummary | null) => void;
 
 /** What a command did: the task after it and the events it recorded. */
 export interface CommandOutcome {
@@ -54,6 +65,9 @@ export class TaskActors {
   readonly #store: EventStore;
   readonly #clock: () => number;
   readonly #records = new Map<string, ActorRecord>();
+  /** How many live children each parent has: a task with children runs as a tree. */
+  readonly #children = new Map<string, number>();
+  #listener: ActorListener | null = null;
   readonly #mailboxes = new Map<string, Promise<unknown>>();
   /** The log position up to which this process has seen every change. */
   #position = 0;
@@ -99,10 +113,8 @@ export class TaskActors {
     for (;;) {
       const page: TaskSummary[] = await this.#store.scanSummaries(after, LOAD_PAGE);
       for (const summary of page) {
-        this.#records.set(
-          summary.id,
-          new ActorRecord(summary.version, summary.nextRunAt, summary.enabled, summary.status),
-        );
+        this.#records.set(summary.id, new ActorRecord(summary));
+        this.#countChild(summary.parentId, +1);
       }
       if (page.length < LOAD_PAGE) return;
       after = page[page.length - 1].id;
@@ -117,14 +129,29 @@ export class TaskActors {
   /** A live task's hot fields, as this process last saw them. */
   summary(id: string): TaskSummary | null {
     const record = this.#records.get(id);
-    if (record === undefined) return null;
-    return {
-      id,
-      version: record.version,
-      nextRunAt: record.nextRunAt,
-      enabled: record.enabled,
-      status: record.status,
-    };
+    return record === undefined ? null : toSummary(id, record);
+  }
+
+  /** Every live task's hot fields. */
+  *summaries(): Generator<TaskSummary> {
+    for (const [id, record] of this.#records) yield toSummary(id, record);
+  }
+
+  /** True when live tasks name this one as their parent. */
+  hasChildren(id: string): boolean {
+    return (this.#children.get(id) ?? 0) > 0;
+  }
+
+  /** Sets the one listener told of every change (the scheduler's timer wheel). */
+  listen(listener: ActorListener | null): void {
+    this.#listener = listener;
+  }
+
+  #countChild(parentId: string | null, delta: number): void {
+    if (parentId === null) return;
+    const count = (this.#children.get(parentId) ?? 0) + delta;
+    if (count > 0) this.#children.set(parentId, count);
+    else this.#children.delete(parentId);
   }
 
   /**
@@ -185,20 +212,45 @@ export class TaskActors {
     // A snapshot older than what this process already knows changes nothing.
     if (record !== undefined && record.version > state.version) return;
     if (state.deletedAt !== null) {
-      this.#records.delete(state.id);
+      if (record !== undefined) {
+        this.#records.delete(state.id);
+        this.#countChild(record.parentId, -1);
+        this.#listener?.(state.id, null);
+      }
       return;
     }
-    const enabled = state.schedule?.enabled ?? false;
+    const summary: Omit<TaskSummary, "id"> = {
+      version: state.version,
+      nextRunAt: state.nextRunAt,
+      fireAt: state.nextRunAt === null ? null : fireTime(state, state.nextRunAt),
+      enabled: state.schedule?.enabled ?? false,
+      status: state.status,
+      executorType: state.executor.type,
+      parentId: state.parentId,
+    };
     if (record === undefined) {
-      this.#records.set(
-        state.id,
-        new ActorRecord(state.version, state.nextRunAt, enabled, state.status),
-      );
+      this.#records.set(state.id, new ActorRecord(summary));
+      this.#countChild(state.parentId, +1);
     } else {
-      record.version = state.version;
-      record.nextRunAt = state.nextRunAt;
-      record.enabled = enabled;
-      record.status = state.status;
+      if (record.parentId !== state.parentId) {
+        this.#countChild(record.parentId, -1);
+        this.#countChild(state.parentId, +1);
+      }
+      Object.assign(record, summary);
     }
+    this.#listener?.(state.id, { id: state.id, ...summary });
   }
+}
+
+function toSummary(id: string, record: ActorRecord): TaskSummary {
+  return {
+    id,
+    version: record.version,
+    nextRunAt: record.nextRunAt,
+    fireAt: record.fireAt,
+    enabled: record.enabled,
+    status: record.status,
+    executorType: record.executorType,
+    parentId: record.parentId,
+  };
 }

@@ -3,7 +3,14 @@
  * implementation (sql_event_store.ts) runs the same SQL over two drivers (postgres.ts, pglite.ts).
  */
 import type { DomainError } from "../domain/errors.ts";
-import type { TaskEvent, TaskState, TaskStatus } from "../domain/task.ts";
+import type {
+  Executor,
+  JsonValue,
+  RunTrigger,
+  TaskEvent,
+  TaskState,
+  TaskStatus,
+} from "../domain/task.ts";
 import type { ScheduleType } from "../domain/schedule/mod.ts";
 
 /** Who and what caused an event, kept beside it for auditors. */
@@ -46,8 +53,48 @@ export interface TaskSummary {
   id: string;
   version: number;
   nextRunAt: number | null;
+  /** The next run plus its jitter: when the timer wheel wakes the task. */
+  fireAt: number | null;
   enabled: boolean;
   status: TaskStatus;
+  executorType: Executor["type"];
+  parentId: string | null;
+}
+
+/** One row of a task's run history (tasks.runs). */
+export interface RunRecord {
+  runId: string;
+  taskId: string;
+  scheduledFor: number;
+  trigger: RunTrigger;
+  attempt: number;
+  status: RunStatus;
+  startedAt: number | null;
+  finishedAt: number | null;
+  latenessMs: number | null;
+  result: JsonValue;
+  error: string | null;
+  workerId: string | null;
+  leaseExpiresAt: number | null;
+}
+
+/** Where a run stands (SPEC §2). */
+export type RunStatus =
+  | "pending"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "timed_out"
+  | "skipped"
+  | "cancelled";
+
+/** A queue run a worker leased with runs.claim. */
+export interface LeasedRun {
+  runId: string;
+  taskId: string;
+  scheduledFor: number;
+  attempt: number;
+  leaseExpiresAt: number;
 }
 
 /** Filters of tasks.list and tasks.scheduled.list; all optional, combined with AND. */
@@ -125,6 +172,31 @@ export interface EventStore {
   listTotals(): Promise<ListTotal[]>;
   /** Counts for the audit: events, distinct streams, snapshots and runs. */
   counts(): Promise<{ events: number; streams: number; snapshots: number; runs: number }>;
+  /** A task's runs, latest occurrence first, those before `before` when given. */
+  readRuns(taskId: string, options: { before: number | null; limit: number }): Promise<RunRecord[]>;
+  /** Which of the given occurrences of a task already have a runs row. */
+  claimedOccurrences(taskId: string, instants: number[]): Promise<Set<number>>;
+  /** The tasks that have runs not yet ended (pending or running rows). */
+  tasksWithOpenRuns(): Promise<string[]>;
+  /** Queue runs whose deadline passed while they were still pending or running. */
+  overdueQueueRuns(now: number): Promise<{ taskId: string; runId: string }[]>;
+  /** Leases the oldest waiting queue run of a capability whose lease is free or expired. */
+  leaseRun(
+    options: { capability: string; workerId: string; leaseMs: number },
+  ): Promise<LeasedRun | null>;
+  /** Extends a lease the worker holds; null when it holds none on that run. */
+  renewLease(
+    options: { runId: string; workerId: string; leaseMs: number },
+  ): Promise<number | null>;
+  /** A run's row, or null. */
+  readRun(runId: string): Promise<RunRecord | null>;
+  /**
+   * Takes a liveness key for this process: held on a dedicated connection for as long as the
+   * process lives, released by the database the moment the connection drops (kill -9 included).
+   */
+  registerInstance(): Promise<number>;
+  /** The liveness keys of the processes alive on this database. */
+  liveInstances(): Promise<Set<number>>;
   /** Closes the connection(s); pending appends finish first. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** The PGlite adapter: PostgreSQL compiled to WebAssembly, embedded, one data directory. */
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import type { Row, SqlClient, SqlRunner } from "./sql_client.ts";
+import type { Row, SqlClient, SqlRunner, SqlSession } from "./sql_client.ts";
 
 /** Opens (creating when absent) the embedded database in `dataDir`; null keeps it in memory. */
 export async function openPglite(dataDir: string | null): Promise<SqlClient> {
@@ -37,6 +37,10 @@ export async function openPglite(dataDir: string | null): Promise<SqlClient> {
     async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
       // One connection: every transaction already sees one consistent state.
       return await db.transaction((tx) => fn(runner(tx)));
+    },
+    reserve(): Promise<SqlSession> {
+      // The only connection: its session is the process's own.
+      return Promise.resolve({ ...runner(db), release: () => Promise.resolve() });
     },
     async close(): Promise<void> {
       try {

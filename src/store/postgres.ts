@@ -1,6 +1,6 @@
 /** The postgres.js adapter: a connection pool to a PostgreSQL server (`DATABASE_URL`). */
 import postgres from "postgres";
-import type { Row, SqlClient, SqlRunner } from "./sql_client.ts";
+import type { Row, SqlClient, SqlRunner, SqlSession } from "./sql_client.ts";
 
 /** Options of the pool. */
 export interface PostgresOptions {
@@ -17,7 +17,9 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Sql
     transform: { undefined: null },
     connection: { application_name: "chronolog" },
   });
-  const runner = (tx: postgres.Sql | postgres.TransactionSql): SqlRunner => ({
+  const runner = (
+    tx: postgres.Sql | postgres.TransactionSql | postgres.ReservedSql,
+  ): SqlRunner => ({
     async query<R extends Row>(text: string, params: unknown[] = []): Promise<R[]> {
       return await tx.unsafe(text, params as postgres.ParameterOrJSON<never>[]) as unknown as R[];
     },
@@ -33,6 +35,13 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Sql
     ): Promise<T> {
       const mode = options.readOnly ? "isolation level repeatable read read only" : "";
       return await sql.begin(mode, (tx) => fn(runner(tx))) as T;
+    },
+    async reserve(): Promise<SqlSession> {
+      const reserved = await sql.reserve();
+      return {
+        ...runner(reserved),
+        release: () => Promise.resolve(reserved.release()),
+      };
     },
     async close(): Promise<void> {
       await sql.end({ timeout: 5 });

@@ -14,10 +14,17 @@ export interface SqlRunner {
   script(text: string): Promise<void>;
 }
 
+/** One connection kept apart from the pool: its session state (advisory locks) lives with it. */
+export interface SqlSession extends SqlRunner {
+  release(): Promise<void>;
+}
+
 /** A connection (or pool) that can open transactions. */
 export interface SqlClient extends SqlRunner {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>, options?: { readOnly?: boolean }): Promise<T>;
+  /** A dedicated connection until released. */
+  reserve(): Promise<SqlSession>;
   close(): Promise<void>;
 }
 

@@ -8,14 +8,16 @@
  * multi-row INSERT per table, so a firing storm costs a few round trips instead of one per event.
  */
 import { DomainError } from "../domain/errors.ts";
-import type { TaskEvent, TaskState, TaskStatus } from "../domain/task.ts";
+import { fireTime, type TaskEvent, type TaskState, type TaskStatus } from "../domain/task.ts";
 import type { ScheduleType } from "../domain/schedule/mod.ts";
 import type {
   AppendRequest,
   AppendResult,
   EventMetadata,
   EventStore,
+  LeasedRun,
   ListTotal,
+  RunRecord,
   RecordedEvent,
   StreamRange,
   TaskPage,
@@ -26,6 +28,7 @@ import {
   type Row,
   type SqlClient,
   type SqlRunner,
+  type SqlSession,
   sqlState,
   UNIQUE_VIOLATION,
 } from "./sql_client.ts";
@@ -55,15 +58,45 @@ interface Pending {
 interface RunRow {
   run_id: string;
   task_id: string;
-  /** Set when the request starts (attempt 1) or skips the run: the row is inserted. */
-  claim: { scheduled_for: number; trigger: string; lateness_ms: number | null } | null;
+  /** Set when the request claims the occurrence (starts, queues or skips it): a new row. */
+  claim: { scheduled_for: number; trigger: string } | null;
   status: string;
   attempt: number | null;
   started_at: number | null;
   finished_at: number | null;
+  lateness_ms: number | null;
   result: unknown;
   has_result: boolean;
   error: string | null;
+  owner: number | null;
+  deadline_at: number | null;
+  capability: string | null;
+  /** A new attempt drops the previous attempt's worker lease. */
+  reset_lease: boolean;
+}
+
+/** The first key of the advisory locks that mark live processes (the second is the process's). */
+const INSTANCE_LOCK_CLASS = 7_243_003;
+
+const RUN_COLUMNS = `run_id, task_id, scheduled_for, trigger, attempt, status, started_at,
+  finished_at, lateness_ms, result, error, worker_id, lease_expires_at`;
+
+function toRunRecord(row: Row): RunRecord {
+  return {
+    runId: row.run_id as string,
+    taskId: row.task_id as string,
+    scheduledFor: toMs(row.scheduled_for)!,
+    trigger: row.trigger as RunRecord["trigger"],
+    attempt: Number(row.attempt),
+    status: row.status as RunRecord["status"],
+    startedAt: toMs(row.started_at),
+    finishedAt: toMs(row.finished_at),
+    latenessMs: row.lateness_ms === null ? null : Number(row.lateness_ms),
+    result: (row.result ?? null) as RunRecord["result"],
+    error: row.error as string | null,
+    workerId: row.worker_id as string | null,
+    leaseExpiresAt: toMs(row.lease_expires_at),
+  };
 }
 
 const EVENT_COLUMNS =
@@ -73,6 +106,8 @@ const EVENT_COLUMNS =
 export class SqlEventStore implements EventStore {
   readonly kind: "postgres" | "pglite";
   readonly #client: SqlClient;
+  /** The connection holding this process's liveness lock, once registered. */
+  #session: SqlSession | null = null;
   readonly #maxInFlight: number;
   #queue: Pending[] = [];
   #scheduled = false;
@@ -226,7 +261,9 @@ export class SqlEventStore implements EventStore {
 
   async scanSummaries(after: string | null, limit: number): Promise<TaskSummary[]> {
     const rows = await this.#client.query(
-      `select task_id, version, next_run_at, schedule_enabled, status from tasks
+      `select task_id, version, next_run_at, fire_at, schedule_enabled, status, executor_type,
+              parent_id
+         from tasks
         where ($1::text is null or task_id > $1) and deleted_at is null
         order by task_id limit $2`,
       [after, limit],
@@ -235,9 +272,123 @@ export class SqlEventStore implements EventStore {
       id: row.task_id as string,
       version: Number(row.version),
       nextRunAt: toMs(row.next_run_at),
+      fireAt: toMs(row.fire_at),
       enabled: row.schedule_enabled as boolean,
       status: row.status as TaskSummary["status"],
+      executorType: row.executor_type as TaskSummary["executorType"],
+      parentId: row.parent_id as string | null,
     }));
+  }
+
+  async readRuns(
+    taskId: string,
+    options: { before: number | null; limit: number },
+  ): Promise<RunRecord[]> {
+    const rows = await this.#client.query(
+      `select ${RUN_COLUMNS} from runs
+        where task_id = $1 and ($2::bigint is null or scheduled_for < ${instant("$2::bigint")})
+        order by scheduled_for desc limit $3`,
+      [taskId, options.before, options.limit],
+    );
+    return rows.map(toRunRecord);
+  }
+
+  async readRun(runId: string): Promise<RunRecord | null> {
+    const [row] = await this.#client.query(
+      `select ${RUN_COLUMNS} from runs where run_id = $1`,
+      [runId],
+    );
+    return row === undefined ? null : toRunRecord(row);
+  }
+
+  async claimedOccurrences(taskId: string, instants: number[]): Promise<Set<number>> {
+    if (instants.length === 0) return new Set();
+    const rows = await this.#client.query(
+      `select (extract(epoch from scheduled_for) * 1000)::bigint as at from runs
+        where task_id = $1 and scheduled_for in (
+          select ${instant("x::bigint")} from jsonb_array_elements_text($2::text::jsonb) as x)`,
+      [taskId, JSON.stringify(instants)],
+    );
+    return new Set(rows.map((row) => Number(row.at)));
+  }
+
+  async tasksWithOpenRuns(): Promise<string[]> {
+    const rows = await this.#client.query(
+      `select distinct task_id from runs where status in ('pending', 'running')`,
+    );
+    return rows.map((row) => row.task_id as string);
+  }
+
+  async overdueQueueRuns(now: number): Promise<{ taskId: string; runId: string }[]> {
+    const rows = await this.#client.query(
+      `select task_id, run_id from runs
+        where status in ('pending', 'running') and capability is not null
+          and deadline_at < ${instant("$1::bigint")}`,
+      [now],
+    );
+    return rows.map((row) => ({ taskId: row.task_id as string, runId: row.run_id as string }));
+  }
+
+  async leaseRun(
+    options: { capability: string; workerId: string; leaseMs: number },
+  ): Promise<LeasedRun | null> {
+    // SKIP LOCKED: workers polling together each take a different run, none waits on another.
+    const [row] = await this.#client.query(
+      `update runs set status = 'running', worker_id = $2,
+              lease_expires_at = clock_timestamp() + $3::bigint * interval '1 millisecond'
+        where run_id = (
+          select run_id from runs
+           where capability = $1 and status in ('pending', 'running') and attempt >= 1
+             and owner is null
+             and (lease_expires_at is null or lease_expires_at < clock_timestamp())
+           order by scheduled_for
+           limit 1
+             for update skip locked)
+        returning run_id, task_id, scheduled_for, attempt, lease_expires_at`,
+      [options.capability, options.workerId, options.leaseMs],
+    );
+    if (row === undefined) return null;
+    return {
+      runId: row.run_id as string,
+      taskId: row.task_id as string,
+      scheduledFor: toMs(row.scheduled_for)!,
+      attempt: Number(row.attempt),
+      leaseExpiresAt: toMs(row.lease_expires_at)!,
+    };
+  }
+
+  async renewLease(
+    options: { runId: string; workerId: string; leaseMs: number },
+  ): Promise<number | null> {
+    const [row] = await this.#client.query(
+      `update runs set lease_expires_at = clock_timestamp() + $3::bigint * interval '1 millisecond'
+        where run_id = $1 and worker_id = $2 and status = 'running'
+          and lease_expires_at >= clock_timestamp()
+        returning lease_expires_at`,
+      [options.runId, options.workerId, options.leaseMs],
+    );
+    return row === undefined ? null : toMs(row.lease_expires_at);
+  }
+
+  async registerInstance(): Promise<number> {
+    if (this.#session === null) this.#session = await this.#client.reserve();
+    for (;;) {
+      const key = 1 + Math.floor(Math.random() * 0x7ffffffe);
+      const [row] = await this.#session.query(
+        `select pg_try_advisory_lock(${INSTANCE_LOCK_CLASS}, $1::int) as locked`,
+        [key],
+      );
+      if (row.locked) return key;
+    }
+  }
+
+  async liveInstances(): Promise<Set<number>> {
+    const rows = await this.#client.query(
+      `select objid::bigint as key from pg_locks
+        where locktype = 'advisory' and classid = ${INSTANCE_LOCK_CLASS} and objsubid = 2
+          and granted and database = (select oid from pg_database where datname = current_database())`,
+    );
+    return new Set(rows.map((row) => Number(row.key)));
   }
 
   async queryTasks(query: TaskQuery): Promise<TaskPage> {
@@ -334,6 +485,7 @@ export class SqlEventStore implements EventStore {
       if (this.#scheduled) await Promise.resolve();
       else await this.#idle.promise;
     }
+    await this.#session?.release();
     await this.#client.close();
   }
 }
@@ -478,31 +630,51 @@ function runRows(request: AppendRequest): RunRow[] {
       attempt: null,
       started_at: null,
       finished_at: null,
+      lateness_ms: null,
       result: null,
       has_result: false,
       error: null,
+      owner: null,
+      deadline_at: null,
+      capability: null,
+      reset_lease: false,
     };
     runs.set(runId, { ...row, ...fields });
   };
   for (const event of request.events) {
     switch (event.type) {
       case "RunStarted": {
-        const { runId, attempt, scheduledFor, trigger, latenessMs } = event.data;
+        const { runId, attempt, scheduledFor, trigger, latenessMs, queued, capability } =
+          event.data;
         change(runId, {
-          status: "running",
+          // A queue run waits for a worker's claim; the claim makes it running.
+          status: capability === null ? "running" : "pending",
           attempt,
           started_at: event.at,
-          ...(attempt === 1
-            ? { claim: { scheduled_for: scheduledFor, trigger, lateness_ms: latenessMs } }
-            : {}),
+          lateness_ms: latenessMs,
+          owner: event.data.owner,
+          deadline_at: event.data.deadlineAt,
+          capability,
+          reset_lease: true,
+          ...(attempt === 1 && !queued ? { claim: { scheduled_for: scheduledFor, trigger } } : {}),
         });
         break;
       }
+      case "RunsQueued":
+        for (const run of event.data.runs) {
+          change(run.runId, {
+            status: "pending",
+            attempt: 0,
+            claim: { scheduled_for: run.scheduledFor, trigger: run.trigger },
+          });
+        }
+        break;
       case "RunSkipped":
         change(event.data.runId, {
           status: "skipped",
           attempt: 0,
-          claim: { scheduled_for: event.data.scheduledFor, trigger: "schedule", lateness_ms: null },
+          finished_at: event.at,
+          claim: { scheduled_for: event.data.scheduledFor, trigger: event.data.trigger },
         });
         break;
       case "RunSucceeded":
@@ -515,10 +687,23 @@ function runRows(request: AppendRequest): RunRow[] {
         break;
       case "RunFailed":
       case "RunTimedOut":
+        change(
+          event.data.runId,
+          event.data.retryAt !== null
+            // Waiting for its next attempt.
+            ? { status: "pending", error: event.data.error }
+            : {
+              status: event.type === "RunFailed" ? "failed" : "timed_out",
+              finished_at: event.at,
+              error: event.data.error,
+            },
+        );
+        break;
+      case "RunCancelled":
         change(event.data.runId, {
-          status: event.type === "RunFailed" ? "failed" : "timed_out",
+          status: "cancelled",
           finished_at: event.at,
-          error: event.data.error,
+          error: event.data.reason,
         });
         break;
     }
@@ -546,14 +731,15 @@ async function claimRuns(
   if (claims.length > 0) {
     const inserted = await tx.query(
       `insert into runs (run_id, task_id, scheduled_for, trigger, attempt, status, started_at,
-                         finished_at, lateness_ms, result, error)
+                         finished_at, lateness_ms, result, error, owner, deadline_at, capability)
        select run_id, task_id, ${instant("scheduled_for")}, trigger, attempt, status,
               ${instant("started_at")}, ${instant("finished_at")}, lateness_ms,
-              case when has_result then result end, error
+              case when has_result then result end, error, owner, ${instant("deadline_at")},
+              capability
          from json_to_recordset($1::text::json) as x(run_id text, task_id text,
               scheduled_for bigint, trigger text, attempt int, status text, started_at bigint,
               finished_at bigint, lateness_ms bigint, result jsonb, has_result boolean,
-              error text)
+              error text, owner int, deadline_at bigint, capability text)
        on conflict do nothing
        returning run_id`,
       [JSON.stringify(claims.map((row) => ({ ...row, ...row.claim })))],
@@ -590,10 +776,18 @@ async function updateRuns(tx: SqlRunner, updates: RunRow[]): Promise<void> {
             attempt = coalesce(x.attempt, runs.attempt),
             started_at = coalesce(${instant("x.started_at")}, runs.started_at),
             finished_at = coalesce(${instant("x.finished_at")}, runs.finished_at),
+            lateness_ms = coalesce(x.lateness_ms, runs.lateness_ms),
             result = case when x.has_result then x.result else runs.result end,
-            error = coalesce(x.error, runs.error)
+            error = coalesce(x.error, runs.error),
+            owner = case when x.reset_lease then x.owner else runs.owner end,
+            deadline_at = coalesce(${instant("x.deadline_at")}, runs.deadline_at),
+            capability = coalesce(x.capability, runs.capability),
+            worker_id = case when x.reset_lease then null else runs.worker_id end,
+            lease_expires_at = case when x.reset_lease then null else runs.lease_expires_at end
        from json_to_recordset($1::text::json) as x(run_id text, status text, attempt int,
-            started_at bigint, finished_at bigint, result jsonb, has_result boolean, error text)
+            started_at bigint, finished_at bigint, lateness_ms bigint, result jsonb,
+            has_result boolean, error text, owner int, deadline_at bigint, capability text,
+            reset_lease boolean)
       where runs.run_id = x.run_id`,
     [JSON.stringify(updates)],
   );
@@ -610,6 +804,8 @@ async function writeSnapshots(tx: SqlRunner, states: TaskState[]): Promise<void>
     schedule_type: state.schedule?.type ?? null,
     schedule_enabled: state.schedule?.enabled ?? false,
     next_run_at: state.nextRunAt,
+    fire_at: state.nextRunAt === null ? null : fireTime(state, state.nextRunAt),
+    executor_type: state.executor.type,
     created_at: state.createdAt,
     updated_at: state.updatedAt,
     deleted_at: state.deletedAt,
@@ -617,20 +813,22 @@ async function writeSnapshots(tx: SqlRunner, states: TaskState[]): Promise<void>
   }));
   await tx.query(
     `insert into tasks (task_id, version, name, user_id, parent_id, status, schedule_type,
-                        schedule_enabled, next_run_at, created_at, updated_at, deleted_at, state)
+                        schedule_enabled, next_run_at, fire_at, executor_type, created_at,
+                        updated_at, deleted_at, state)
      select task_id, version, name, user_id, parent_id, status, schedule_type, schedule_enabled,
-            ${instant("next_run_at")}, ${instant("created_at")}, ${instant("updated_at")},
-            ${instant("deleted_at")}, state
+            ${instant("next_run_at")}, ${instant("fire_at")}, executor_type,
+            ${instant("created_at")}, ${instant("updated_at")}, ${instant("deleted_at")}, state
        from json_to_recordset($1::text::json) as x(task_id text, version int, name text,
             user_id text, parent_id text, status text, schedule_type text,
-            schedule_enabled boolean, next_run_at bigint, created_at bigint, updated_at bigint,
-            deleted_at bigint, state json)
+            schedule_enabled boolean, next_run_at bigint, fire_at bigint, executor_type text,
+            created_at bigint, updated_at bigint, deleted_at bigint, state json)
       order by task_id
      on conflict (task_id) do update set
        version = excluded.version, name = excluded.name, user_id = excluded.user_id,
        parent_id = excluded.parent_id, status = excluded.status,
        schedule_type = excluded.schedule_type, schedule_enabled = excluded.schedule_enabled,
-       next_run_at = excluded.next_run_at, updated_at = excluded.updated_at,
+       next_run_at = excluded.next_run_at, fire_at = excluded.fire_at,
+       executor_type = excluded.executor_type, updated_at = excluded.updated_at,
        deleted_at = excluded.deleted_at, state = excluded.state`,
     [JSON.stringify(rows)],
   );

@@ -5,6 +5,7 @@
  */
 import {
   evolve,
+  runsClaimed,
   TASK_EVENT_TYPES,
   type TaskEvent,
   type TaskEventType,
@@ -194,11 +195,7 @@ async function checkTask(
       const page = await store.readStream(snapshot.id, { fromVersion, limit: pageSize });
       for (const { version, event } of page) {
         check.events++;
-        if (
-          event.type === "RunSkipped" || (event.type === "RunStarted" && event.data.attempt === 1)
-        ) {
-          check.runs++;
-        }
+        check.runs += runsClaimed(event);
         if (check.mismatch !== null) continue;
         const folded = foldOne(state, version, event, check.events);
         if (typeof folded === "string") check.mismatch = folded;

@@ -263,8 +263,11 @@ storeTest("start-up loads every live task's next run from the snapshots", async 
     version: 1,
     // Created after the start instant: the first run is the next one on the anchor's grid.
     nextRunAt: T0 + 3_600_000,
+    fireAt: T0 + 3_600_000,
     enabled: true,
     status: "pending",
+    executorType: "echo",
+    parentId: null,
   });
 });
 
@@ -557,8 +560,11 @@ storeTest(
         id: "remote",
         version: 2,
         nextRunAt: null,
+        fireAt: null,
         enabled: false,
         status: "pending",
+        executorType: "echo",
+        parentId: null,
       });
       assert(!isDomainError(await there.delete("remote", META)));
       await here.catchUp();

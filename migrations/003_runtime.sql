@@ -1,0 +1,16 @@
+-- The runtime's columns: when each task fires (its next run plus jitter) and what executes it,
+-- so start-up arms the timer wheel from the snapshot rows alone; and on runs, what the queue
+-- executor and the crash recovery need (who executes a run, its deadline, worker leases).
+
+alter table tasks add column fire_at timestamptz;
+alter table tasks add column executor_type text not null default 'echo';
+update tasks set fire_at = next_run_at, executor_type = coalesce(state->'executor'->>'type', 'echo');
+
+alter table runs add column owner integer;
+alter table runs add column deadline_at timestamptz;
+alter table runs add column capability text;
+alter table runs add column worker_id text;
+alter table runs add column lease_expires_at timestamptz;
+
+-- Runs not yet ended: the recovery sweep's and the queue workers' work list.
+create index runs_open on runs (capability, scheduled_for) where status in ('pending', 'running');
