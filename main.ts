@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "./src/config.ts";
 import { createApp } from "./src/http/app.ts";
 import { createLogger, describeError } from "./src/log.ts";
 import { TaskActors } from "./src/runtime/actors.ts";
+import { Scheduler } from "./src/runtime/firing.ts";
 import { TaskService } from "./src/runtime/tasks.ts";
 import { type EventStore, openStore } from "./src/store/mod.ts";
 
@@ -43,6 +44,14 @@ async function main(): Promise<number> {
     } ms`,
   );
   const tasks = new TaskService(store, actors);
+  const scheduler = new Scheduler(store, actors, {
+    logger,
+    maxConcurrent: config.maxConcurrent,
+    signingSecret: config.webhookSecret?.reveal() ?? null,
+    allowCommand: config.allowCommand,
+  });
+  await scheduler.start();
+  logger.info(`Scheduler running: ${scheduler.status().timersArmed} tasks armed`);
 
   const app = createApp({
     version: manifest.version,
@@ -52,6 +61,7 @@ async function main(): Promise<number> {
       defaultTimeoutS: config.taskTimeoutS,
       allowCommand: config.allowCommand,
     },
+    scheduler,
   });
   let server: Deno.HttpServer;
   try {
@@ -65,6 +75,7 @@ async function main(): Promise<number> {
     }, app.fetch);
   } catch (error) {
     console.error(`chronolog: cannot listen on ${config.host}:${config.port}: ${error}`);
+    await scheduler.stop(0);
     await store.close();
     return 1;
   }
@@ -73,12 +84,16 @@ async function main(): Promise<number> {
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];
   function shutDown(): void {
-    logger.info("Shutting down: finishing requests in flight");
+    logger.info("Shutting down: finishing requests and draining runs in flight");
     for (const signal of signals) Deno.removeSignalListener(signal, shutDown);
     server.shutdown();
   }
   for (const signal of signals) Deno.addSignalListener(signal, shutDown);
   await server.finished;
+  const abandoned = await scheduler.stop(config.shutdownTimeoutS * 1000);
+  if (abandoned > 0) {
+    logger.warn(`Recorded ${abandoned} runs abandoned at shutdown (cancelled in the log)`);
+  }
   await store.close();
   logger.info("Stopped");
   return 0;

@@ -45,6 +45,8 @@ export interface Config {
   webhookRateLimit: number;
   allowCommand: boolean;
   logLevel: LogLevel;
+  /** How long SIGTERM waits for runs in flight before recording them abandoned. */
+  shutdownTimeoutS: number;
 }
 
 /** Why the environment does not make a valid configuration: one line per offending variable. */
@@ -86,6 +88,7 @@ const Environment = z.object({
   CHRONOLOG_WEBHOOK_RATE_LIMIT: integerText(1, Number.MAX_SAFE_INTEGER).default(60),
   CHRONOLOG_ALLOW_COMMAND: z.enum(["0", "1"]).default("0"),
   CHRONOLOG_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  CHRONOLOG_SHUTDOWN_TIMEOUT_S: integerText(0, 3600).default(30),
 });
 
 type VariableName = keyof z.input<typeof Environment>;
@@ -106,6 +109,7 @@ const EXPECTED: Record<VariableName, { expected: string; secret?: true }> = {
   CHRONOLOG_WEBHOOK_RATE_LIMIT: { expected: "a positive integer (requests per minute)" },
   CHRONOLOG_ALLOW_COMMAND: { expected: '"0" or "1"' },
   CHRONOLOG_LOG_LEVEL: { expected: LOG_LEVELS.join(", ") },
+  CHRONOLOG_SHUTDOWN_TIMEOUT_S: { expected: "an integer from 0 to 3600 (seconds)" },
 };
 
 /** Reads the configuration from environment variables; an empty variable counts as unset. */
@@ -143,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config | Co
     webhookRateLimit: vars.CHRONOLOG_WEBHOOK_RATE_LIMIT,
     allowCommand: vars.CHRONOLOG_ALLOW_COMMAND === "1",
     logLevel: vars.CHRONOLOG_LOG_LEVEL,
+    shutdownTimeoutS: vars.CHRONOLOG_SHUTDOWN_TIMEOUT_S,
   };
 }
 

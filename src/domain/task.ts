@@ -212,6 +212,15 @@ export interface TaskEventData {
   OccurrenceExcluded: { scheduledFor: number; nextRunAt: number | null };
   OccurrenceMoved: { scheduledFor: number; to: number; nextRunAt: number | null };
   ScheduleCompleted: { reason: CompletionReason };
+  /** A tree's root started a run: this child is pending again. */
+  TaskReset: { rootRunId: string };
+  /** How this child ended in a run of its tree (children have no runs of their own). */
+  TreeStepRecorded: {
+    rootRunId: string;
+    status: "completed" | "failed" | "cancelled";
+    result: JsonValue;
+    error: string | null;
+  };
   TaskDeleted: Record<string, never>;
 }
 
@@ -242,6 +251,8 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   "OccurrenceExcluded",
   "OccurrenceMoved",
   "ScheduleCompleted",
+  "TaskReset",
+  "TreeStepRecorded",
   "TaskDeleted",
 ];
 
@@ -295,7 +306,16 @@ export type TaskCommand =
   | { type: "StartWaiting"; now: number; env: RunEnvironment }
   | { type: "ExcludeOccurrence"; scheduledFor: number; now: number }
   | { type: "MoveOccurrence"; scheduledFor: number; to: number; now: number }
-  | { type: "Backfill"; occurrences: number[]; now: number; env: RunEnvironment };
+  | { type: "Backfill"; occurrences: number[]; now: number; env: RunEnvironment }
+  | { type: "ResetForTree"; rootRunId: string; now: number }
+  | {
+    type: "RecordTreeStep";
+    rootRunId: string;
+    status: "completed" | "failed" | "cancelled";
+    result: JsonValue;
+    error: string | null;
+    now: number;
+  };
 
 /** What a command that may start runs needs from the process deciding it. */
 export interface RunEnvironment {
@@ -358,6 +378,12 @@ export function decide(state: TaskState | null, command: TaskCommand): TaskEvent
       return decideException(state, command);
     case "Backfill":
       return decideBackfill(state, command);
+    case "ResetForTree":
+      return [{ type: "TaskReset", at: command.now, data: { rootRunId: command.rootRunId } }];
+    case "RecordTreeStep": {
+      const { rootRunId, status, result, error, now } = command;
+      return [{ type: "TreeStepRecorded", at: now, data: { rootRunId, status, result, error } }];
+    }
   }
 }
 
@@ -500,6 +526,16 @@ function applied(next: TaskState, event: Exclude<TaskEvent, { type: "TaskCreated
         ...next,
         schedule: next.schedule === null ? null : { ...next.schedule, enabled: false },
         nextRunAt: null,
+      };
+    case "TaskReset":
+      return { ...next, status: "pending", result: null, error: null };
+    case "TreeStepRecorded":
+      return {
+        ...next,
+        status: event.data.status,
+        result: event.data.result,
+        error: event.data.error,
+        lastRunAt: event.at,
       };
     case "TaskDeleted":
       return {
@@ -659,7 +695,10 @@ function decideUpdate(
     if (isDomainError(valid)) return valid;
     let nextRunAt: number | null = null;
     if (merged.enabled) {
-      const first = firstRun({ ...state, schedule: merged, anchor, excluded: [], extras: [] }, from);
+      const first = firstRun(
+        { ...state, schedule: merged, anchor, excluded: [], extras: [] },
+        from,
+      );
       if (isDomainError(first)) return first;
       plan = first;
       nextRunAt = first.nextRunAt;
@@ -775,9 +814,10 @@ export function compileSchedule(
   fields: ScheduleFields,
   anchor: number | null,
 ): Schedule | DomainError {
-  const key = `${anchor}\u0000${fields.type}\u0000${fields.timezone}\u0000${fields.startAt}\u0000${
-    fields.endAt
-  }\u0000${fields.maxRuns}\u0000${JSON.stringify(fields.dstPolicy)}\u0000${fields.expression}`;
+  const key =
+    `${anchor}\u0000${fields.type}\u0000${fields.timezone}\u0000${fields.startAt}\u0000${fields.endAt}\u0000${fields.maxRuns}\u0000${
+      JSON.stringify(fields.dstPolicy)
+    }\u0000${fields.expression}`;
   const known = compiled.get(key);
   if (known !== undefined) return known;
   const schedule = parseSchedule({
@@ -939,7 +979,9 @@ class Decision {
   conclude(plan: Plan): void {
     if (plan.failure !== null) {
       this.emit("ScheduleDisabled", { reason: "error", error: plan.failure });
-    } else if (plan.nextRunAt === null && plan.completion !== null && this.state.schedule?.enabled) {
+    } else if (
+      plan.nextRunAt === null && plan.completion !== null && this.state.schedule?.enabled
+    ) {
       this.emit("ScheduleCompleted", { reason: plan.completion });
     }
   }
@@ -1127,8 +1169,9 @@ function decideCatchUp(
   const due: number[] = [];
   for (const slot of timeline(state, schedule, after)) {
     if (slot.at > now) break;
-    if (slot.exclusion !== null) decision.emit("OccurrenceDecided", exceptionDecision(slot.exclusion));
-    else due.push(slot.at);
+    if (slot.exclusion !== null) {
+      decision.emit("OccurrenceDecided", exceptionDecision(slot.exclusion));
+    } else due.push(slot.at);
     if (due.length >= MAX_CATCHUP_SCAN) break;
   }
   const remaining = schedule.maxRuns === null ? Infinity : schedule.maxRuns - state.runCount;

@@ -3,6 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "../log.ts";
 import { failure, INTERNAL_ERROR, INVALID_REQUEST, MethodRegistry } from "./jsonrpc.ts";
+import type { Scheduler } from "../runtime/firing.ts";
+import { registerRuntimeMethods } from "./methods/runtime.ts";
 import { registerScheduleMethods } from "./methods/schedules.ts";
 import { registerTaskMethods, type TaskMethodDeps } from "./methods/tasks.ts";
 
@@ -19,14 +21,19 @@ export interface AppDeps {
   logger: Logger;
   /** The task facade and the settings its methods apply; without it only schedules.* serve. */
   tasks?: TaskMethodDeps;
+  /** The scheduler: manual runs, workers, lifecycle. */
+  scheduler?: Scheduler;
 }
 
 /** The Hono application: every route of the service. */
 export function createApp(deps: AppDeps): Hono {
   const { version, logger } = deps;
   const registry = new MethodRegistry({ version, logger });
-  registerScheduleMethods(registry);
+  registerScheduleMethods(registry, deps.tasks?.tasks);
   if (deps.tasks !== undefined) registerTaskMethods(registry, deps.tasks);
+  if (deps.tasks !== undefined && deps.scheduler !== undefined) {
+    registerRuntimeMethods(registry, { tasks: deps.tasks.tasks, scheduler: deps.scheduler });
+  }
 
   const app = new Hono({ strict: true });
 

@@ -187,6 +187,9 @@ export class TaskActors {
       if (isDomainError(events)) return events;
       if (events.length === 0) {
         if (state === null) return new DomainError("not_found", "No such task", "task_id");
+        // The state just read may be newer than this process's record (another process won a
+        // race): keep the record, and so the timer wheel, in step with it.
+        this.#remember(state);
         return { state, events };
       }
       const next = events.reduce<TaskState | null>(evolve, state)!;

@@ -6,15 +6,20 @@ import { DomainError, isDomainError } from "../domain/errors.ts";
 import {
   evolve,
   type JsonValue,
+  type OccurrenceDecision,
+  type RunTrigger,
   type ScheduleFields,
   type SchedulePatch,
+  type TaskEvent,
   type TaskSettings,
   type TaskState,
+  upcomingRuns,
 } from "../domain/task.ts";
 import type {
   EventMetadata,
   EventStore,
   RecordedEvent,
+  RunRecord,
   TaskPage,
   TaskQuery,
 } from "../store/event_store.ts";
@@ -150,6 +155,74 @@ export class TaskService {
     );
   }
 
+  /** Takes one future occurrence out of the schedule (tasks.occurrences.skip). */
+  async excludeOccurrence(
+    id: string,
+    scheduledFor: number,
+    metadata: EventMetadata,
+  ): Promise<TaskState | DomainError> {
+    return stateOf(
+      await this.#actors.execute(
+        id,
+        (now) => ({ type: "ExcludeOccurrence", scheduledFor, now }),
+        metadata,
+      ),
+    );
+  }
+
+  /** Moves one future occurrence to another instant (tasks.occurrences.move). */
+  async moveOccurrence(
+    id: string,
+    move: { scheduledFor: number; to: number },
+    metadata: EventMetadata,
+  ): Promise<TaskState | DomainError> {
+    return stateOf(
+      await this.#actors.execute(
+        id,
+        (now) => ({ type: "MoveOccurrence", ...move, now }),
+        metadata,
+      ),
+    );
+  }
+
+  /** The task's next runs with its exceptions and bounds applied (schedules.preview by task). */
+  async preview(id: string, count: number): Promise<number[] | DomainError> {
+    const state = await this.get(id);
+    return isDomainError(state) ? state : upcomingRuns(state, count);
+  }
+
+  /** A task's run history, latest occurrence first. */
+  async runs(
+    id: string,
+    options: { before: number | null; limit: number },
+  ): Promise<RunRecord[] | DomainError> {
+    const state = await this.#store.loadTask(id);
+    if (state === null) return notFound();
+    return this.#store.readRuns(id, options);
+  }
+
+  /**
+   * What became of the task's occurrences, from its log: fired, skipped, coalesced, missed,
+   * excluded, shifted (latest first, read back from the newest `scan` events).
+   */
+  async occurrences(
+    id: string,
+    options: { limit: number; scan: number },
+  ): Promise<OccurrenceRecord[] | DomainError> {
+    const state = await this.#store.loadTask(id);
+    if (state === null) return notFound();
+    const fromVersion = Math.max(1, state.version - options.scan + 1);
+    const records: OccurrenceRecord[] = [];
+    for (let from = fromVersion; from <= state.version; from += REPLAY_PAGE) {
+      const page = await this.#store.readStream(id, { fromVersion: from, limit: REPLAY_PAGE });
+      for (const { event, version } of page) {
+        records.push(...occurrenceRecords(event, version));
+      }
+      if (page.length < REPLAY_PAGE) break;
+    }
+    return records.reverse().slice(0, options.limit);
+  }
+
   /** A live task. */
   async get(id: string): Promise<TaskState | DomainError> {
     const state = await this.#store.loadTask(id);
@@ -281,6 +354,69 @@ export class TaskService {
       }
     }
     return seen;
+  }
+}
+
+/** One decision about one occurrence (or a range of them), as tasks.occurrences lists it. */
+export interface OccurrenceRecord {
+  scheduledFor: number;
+  decision: OccurrenceDecision;
+  /** The last occurrence of a range. */
+  until: number | null;
+  count: number | null;
+  runId: string | null;
+  trigger: RunTrigger | null;
+  detail: string | null;
+  decidedAt: number;
+  version: number;
+}
+
+function occurrenceRecords(event: TaskEvent, version: number): OccurrenceRecord[] {
+  const base = { until: null, count: 1, decidedAt: event.at, version };
+  switch (event.type) {
+    case "RunStarted":
+      if (event.data.attempt !== 1 || event.data.queued) return [];
+      return [{
+        ...base,
+        scheduledFor: event.data.scheduledFor,
+        decision: "fired",
+        runId: event.data.runId,
+        trigger: event.data.trigger,
+        detail: null,
+      }];
+    case "RunsQueued":
+      return event.data.runs.map((run) => ({
+        ...base,
+        scheduledFor: run.scheduledFor,
+        decision: "fired",
+        runId: run.runId,
+        trigger: run.trigger,
+        detail: "queued behind the runs in flight",
+      }));
+    case "RunSkipped":
+      return [{
+        ...base,
+        scheduledFor: event.data.scheduledFor,
+        decision: event.data.reason === "overlap" ? "skipped" : "coalesced",
+        runId: event.data.runId,
+        trigger: event.data.trigger,
+        detail: event.data.reason === "overlap"
+          ? "a previous run was still in flight (overlap_policy skip)"
+          : "one run was already queued (overlap_policy queue)",
+      }];
+    case "OccurrenceDecided":
+      return [{
+        ...base,
+        scheduledFor: event.data.scheduledFor,
+        decision: event.data.decision,
+        until: event.data.until,
+        count: event.data.count,
+        runId: null,
+        trigger: null,
+        detail: event.data.detail,
+      }];
+    default:
+      return [];
   }
 }
 

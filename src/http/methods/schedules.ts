@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type DomainError, isDomainError } from "../../domain/errors.ts";
+import { DomainError, isDomainError } from "../../domain/errors.ts";
+import type { TaskService } from "../../runtime/tasks.ts";
 import {
   describeSchedule,
   type GapPolicy,
@@ -36,11 +37,14 @@ const ScheduleParams = z.strictObject({
   dst_policy: DstPolicyParam.nullish(),
 });
 
-const PreviewParams = ScheduleParams.extend({
-  from_time: isoInstant.optional()
-    .describe("List runs strictly after this instant (default: now); the interval anchor"),
-  count: z.int().min(1).max(MAX_PREVIEW_COUNT).default(10).describe("How many runs to list"),
-});
+const PreviewParams = ScheduleParams.partial({ schedule_type: true, schedule_expression: true })
+  .extend({
+    task_id: z.string().min(1).max(128).optional()
+      .describe("Preview this task's own future instead (its exceptions and bounds applied)"),
+    from_time: isoInstant.optional()
+      .describe("List runs strictly after this instant (default: now); the interval anchor"),
+    count: z.int().min(1).max(MAX_PREVIEW_COUNT).default(10).describe("How many runs to list"),
+  });
 
 const PreviewResult = z.strictObject({ runs: z.array(isoInstant) });
 
@@ -51,20 +55,32 @@ const ValidateResult = z.strictObject({
   description: z.string().nullable(),
 });
 
-/** Registers `schedules.preview` and `schedules.validate`. */
-export function registerScheduleMethods(registry: MethodRegistry): void {
+/** Registers `schedules.preview` and `schedules.validate`; with `tasks`, previews by task too. */
+export function registerScheduleMethods(registry: MethodRegistry, tasks?: TaskService): void {
   registry.register({
     name: "schedules.preview",
-    summary: "Lists the next runs of a schedule",
+    summary: "Lists the next runs of a schedule, or of a task (task_id)",
     params: PreviewParams,
     result: PreviewResult,
-    handler(params, ctx): z.input<typeof PreviewResult> | DomainError {
+    async handler(params, ctx): Promise<z.input<typeof PreviewResult> | DomainError> {
+      if (params.task_id !== undefined) {
+        if (tasks === undefined) {
+          return new DomainError("not_found", "This service holds no tasks", "task_id");
+        }
+        const runs = await tasks.preview(params.task_id, params.count);
+        return isDomainError(runs) ? runs : { runs: runs.map(formatInstant) };
+      }
+      for (const field of ["schedule_type", "schedule_expression"] as const) {
+        if (params[field] === undefined) {
+          return new DomainError("invalid_params", `${field} (or task_id) is required`, field);
+        }
+      }
       const from = params.from_time === undefined
         ? ctx.receivedAt
         : parseInstant(params.from_time, "from_time");
       if (isDomainError(from)) return from;
       // A preview has no enable time, so an interval without a start counts from from_time.
-      const schedule = readSchedule(params, from);
+      const schedule = readSchedule(params as z.output<typeof ScheduleParams>, from);
       if (isDomainError(schedule)) return schedule;
       return { runs: nextRuns(schedule, from, { count: params.count }).map(formatInstant) };
     },

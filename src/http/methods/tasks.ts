@@ -41,14 +41,15 @@ const TASK_STATUSES = ["pending", "in_progress", "completed", "failed", "cancell
 const OVERLAP_POLICIES = ["skip", "allow", "queue", "cancel_previous"] as const;
 const CATCHUP_POLICIES = ["latest", "none", "all"] as const;
 
-const TaskId = z.string().min(1).max(128).regex(
+/** A task id as clients send it. */
+export const TaskId = z.string().min(1).max(128).regex(
   /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/,
   "Use letters, digits and . _ : @ - (starting with a letter or digit)",
 );
 /** Text that is stored: PostgreSQL cannot hold NUL or unpaired surrogates. */
-const text = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
+export const text = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
 const UserId = text(128).pipe(z.string().min(1));
-const boundedJson = (what: string) =>
+export const boundedJson = (what: string) =>
   z.json()
     .refine(isStorableJson, NOT_STORABLE)
     .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, {
@@ -215,7 +216,8 @@ const ReplayParams = z.strictObject({
 
 const Instant = isoInstant.nullable();
 
-const TaskResult = z.strictObject({
+/** A task on the wire. */
+export const TaskResult = z.strictObject({
   id: z.string(),
   name: z.string(),
   user_id: z.string().nullable(),
@@ -466,7 +468,8 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
 /** The longest request id kept in the log. */
 const MAX_REQUEST_ID = 256;
 
-function metadata(ctx: RpcContext, causation: string): EventMetadata {
+/** Who asked, for the log: the request id when storable, and the method. */
+export function metadata(ctx: RpcContext, causation: string): EventMetadata {
   const id = ctx.callId === undefined || ctx.callId === null ? null : String(ctx.callId);
   // The id is the client's; only an id the log can hold verbatim is kept.
   const requestId = id !== null && id.length <= MAX_REQUEST_ID && isStorableText(id) ? id : null;
@@ -669,7 +672,10 @@ function pageWire(
   };
 }
 
-function taskOrError(state: TaskState | DomainError): z.input<typeof TaskResult> | DomainError {
+/** A task on the wire, or the error. */
+export function taskOrError(
+  state: TaskState | DomainError,
+): z.input<typeof TaskResult> | DomainError {
   return isDomainError(state) ? state : taskWire(state);
 }
 

@@ -48,7 +48,10 @@ export async function runCommand(
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
+      // The service's environment holds DATABASE_URL and secrets: a child gets a safe few only.
+      clearEnv: true,
       env: {
+        ...inheritedEnv(),
         CHRONOLOG_TASK_ID: context.taskId,
         CHRONOLOG_RUN_ID: context.runId,
         CHRONOLOG_SCHEDULED_FOR: new Date(context.scheduledFor).toISOString(),
@@ -111,4 +114,16 @@ function exitError(status: Deno.CommandStatus, stderr: Uint8Array): string {
   const tail = Array.from(new TextDecoder().decode(stderr).trimEnd()).slice(-STDERR_TAIL_CHARS)
     .join("");
   return tail === "" ? how : `${how}: ${tail}`;
+}
+
+/** The variables a command inherits from the service: where programs are, locale and time. */
+const INHERITED = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT"];
+
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
