@@ -58,6 +58,8 @@ export interface CommandOutcome {
 export interface ActorOptions {
   /** The clock (epoch ms); tests pass their own. */
   clock?: () => number;
+  /** How many recently active tasks' full states stay in memory (default 50,000). */
+  cachedStates?: number;
 }
 
 /** Every live task's actor, over one event store. */
@@ -69,12 +71,20 @@ export class TaskActors {
   readonly #children = new Map<string, number>();
   #listener: ActorListener | null = null;
   readonly #mailboxes = new Map<string, Promise<unknown>>();
+  /**
+   * Full states of the tasks that acted last, so a firing task decides without reading its
+   * snapshot back. A stale entry (another process appended) costs one refused append and a
+   * re-read: the version check, not the cache, keeps decisions correct.
+   */
+  readonly #states = new Map<string, TaskState>();
+  readonly #maxCached: number;
   /** The log position up to which this process has seen every change. */
   #position = 0;
 
   constructor(store: EventStore, options: ActorOptions = {}) {
     this.#store = store;
     this.#clock = options.clock ?? Date.now;
+    this.#maxCached = options.cachedStates ?? 50_000;
   }
 
   /**
@@ -180,7 +190,8 @@ export class TaskActors {
     metadata: EventMetadata,
   ): Promise<CommandOutcome | DomainError> {
     for (let attempt = 1;; attempt++) {
-      const state = await this.#store.loadTask(taskId);
+      const cached = attempt === 1 ? this.#cached(taskId) : null;
+      const state = cached ?? await this.#store.loadTask(taskId);
       const command = build(this.#clock(), state);
       if (isDomainError(command)) return command;
       const events = decide(state, command);
@@ -210,10 +221,29 @@ export class TaskActors {
     }
   }
 
+  /** The cached state when it is as new as the task's record. */
+  #cached(taskId: string): TaskState | null {
+    const state = this.#states.get(taskId);
+    if (state === undefined) return null;
+    if (this.#records.get(taskId)?.version !== state.version) {
+      this.#states.delete(taskId);
+      return null;
+    }
+    return state;
+  }
+
   #remember(state: TaskState): void {
     const record = this.#records.get(state.id);
     // A snapshot older than what this process already knows changes nothing.
     if (record !== undefined && record.version > state.version) return;
+    this.#states.delete(state.id);
+    if (state.deletedAt === null && this.#maxCached > 0) {
+      // Map order is insertion order: the first key is the least recently active task.
+      if (this.#states.size >= this.#maxCached) {
+        this.#states.delete(this.#states.keys().next().value!);
+      }
+      this.#states.set(state.id, state);
+    }
     if (state.deletedAt !== null) {
       if (record !== undefined) {
         this.#records.delete(state.id);

@@ -458,7 +458,9 @@ Deno.test("property: any sequence of runtime commands claims each occurrence at 
             assert(state.nextRunAt > state.lastScheduledFor);
           }
           if (overlapPolicy !== "allow") assert(state.activeRuns.length <= 1);
-          if (overlapPolicy === "queue") assert(state.waiting.length <= 1 || catchupPolicy === "all");
+          if (overlapPolicy === "queue") {
+            assert(state.waiting.length <= 1 || catchupPolicy === "all");
+          }
         }
         const claimed = new Map<number, number>();
         for (const event of log) {
