@@ -11,6 +11,8 @@ alter table runs add column deadline_at timestamptz;
 alter table runs add column capability text;
 alter table runs add column worker_id text;
 alter table runs add column lease_expires_at timestamptz;
+-- Set while a failed attempt waits out its backoff: no worker may claim it, no sweep time it out.
+alter table runs add column retry_at timestamptz;
 
 -- Runs not yet ended: the recovery sweep's and the queue workers' work list.
 create index runs_open on runs (capability, scheduled_for) where status in ('pending', 'running');

@@ -431,9 +431,11 @@ export class Scheduler {
   async #fire(id: string, dueAt: number): Promise<void> {
     if (this.#state !== "running") return;
     const summary = this.#actors.summary(id);
-    if (summary === null || summary.fireAt !== dueAt || summary.nextRunAt === null) return;
+    // A timer at or after the task's fire time: its own, or a retry of a fire that failed.
+    const fireAt = summary?.fireAt ?? null;
+    if (summary === null || fireAt === null || fireAt > dueAt || summary.nextRunAt === null) return;
     const scheduledFor = summary.nextRunAt;
-    const late = this.#options.clock() - dueAt > this.#options.catchupGraceMs;
+    const late = this.#options.clock() - fireAt > this.#options.catchupGraceMs;
     const inline = summary.executorType === "echo" && !this.#actors.hasChildren(id);
     // An echo run completes inside the decision; any other holds a slot while it executes.
     if (!inline) await this.#slots.acquire();
@@ -458,6 +460,11 @@ export class Scheduler {
     }
     if (isDomainError(outcome)) {
       if (!inline) this.#slots.release();
+      // Refused (a race lost eight times, say): unless the task moved on, try again shortly.
+      const now = this.#actors.summary(id);
+      if (this.#state === "running" && now !== null && now.fireAt === fireAt) {
+        this.#wheel.schedule(id, this.#options.clock() + 1000);
+      }
       return;
     }
     this.#handle(id, outcome, !inline);

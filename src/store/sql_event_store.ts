@@ -73,6 +73,9 @@ interface RunRow {
   capability: string | null;
   /** A new attempt drops the previous attempt's worker lease. */
   reset_lease: boolean;
+  /** When the run waits for its next attempt; applied when `set_retry`. */
+  retry_at: number | null;
+  set_retry: boolean;
 }
 
 /** The first key of the advisory locks that mark live processes (the second is the process's). */
@@ -323,7 +326,7 @@ export class SqlEventStore implements EventStore {
     const rows = await this.#client.query(
       `select task_id, run_id from runs
         where status in ('pending', 'running') and capability is not null
-          and deadline_at < ${instant("$1::bigint")}`,
+          and retry_at is null and deadline_at < ${instant("$1::bigint")}`,
       [now],
     );
     return rows.map((row) => ({ taskId: row.task_id as string, runId: row.run_id as string }));
@@ -339,7 +342,7 @@ export class SqlEventStore implements EventStore {
         where run_id = (
           select run_id from runs
            where capability = $1 and status in ('pending', 'running') and attempt >= 1
-             and owner is null
+             and owner is null and retry_at is null
              and (lease_expires_at is null or lease_expires_at < clock_timestamp())
            order by scheduled_for
            limit 1
@@ -638,6 +641,8 @@ function runRows(request: AppendRequest): RunRow[] {
       deadline_at: null,
       capability: null,
       reset_lease: false,
+      retry_at: null,
+      set_retry: false,
     };
     runs.set(runId, { ...row, ...fields });
   };
@@ -656,6 +661,8 @@ function runRows(request: AppendRequest): RunRow[] {
           deadline_at: event.data.deadlineAt,
           capability,
           reset_lease: true,
+          set_retry: true,
+          retry_at: null,
           ...(attempt === 1 && !queued ? { claim: { scheduled_for: scheduledFor, trigger } } : {}),
         });
         break;
@@ -691,11 +698,18 @@ function runRows(request: AppendRequest): RunRow[] {
           event.data.runId,
           event.data.retryAt !== null
             // Waiting for its next attempt.
-            ? { status: "pending", error: event.data.error }
+            ? {
+              status: "pending",
+              error: event.data.error,
+              set_retry: true,
+              retry_at: event.data.retryAt,
+            }
             : {
               status: event.type === "RunFailed" ? "failed" : "timed_out",
               finished_at: event.at,
               error: event.data.error,
+              set_retry: true,
+              retry_at: null,
             },
         );
         break;
@@ -783,11 +797,12 @@ async function updateRuns(tx: SqlRunner, updates: RunRow[]): Promise<void> {
             deadline_at = coalesce(${instant("x.deadline_at")}, runs.deadline_at),
             capability = coalesce(x.capability, runs.capability),
             worker_id = case when x.reset_lease then null else runs.worker_id end,
-            lease_expires_at = case when x.reset_lease then null else runs.lease_expires_at end
+            lease_expires_at = case when x.reset_lease then null else runs.lease_expires_at end,
+            retry_at = case when x.set_retry then ${instant("x.retry_at")} else runs.retry_at end
        from json_to_recordset($1::text::json) as x(run_id text, status text, attempt int,
             started_at bigint, finished_at bigint, lateness_ms bigint, result jsonb,
             has_result boolean, error text, owner int, deadline_at bigint, capability text,
-            reset_lease boolean)
+            reset_lease boolean, retry_at bigint, set_retry boolean)
       where runs.run_id = x.run_id`,
     [JSON.stringify(updates)],
   );
