@@ -208,6 +208,11 @@ export interface TaskEventData {
     until: number | null;
     /** How many occurrences the range holds, when it was counted. */
     count: number | null;
+    /**
+     * Set when a user's skip or move takes the occurrence: it is claimed (a skipped runs row)
+     * like a run, so no backfill or second process can run it later.
+     */
+    runId: string | null;
   };
   OccurrenceExcluded: { scheduledFor: number; nextRunAt: number | null };
   OccurrenceMoved: { scheduledFor: number; to: number; nextRunAt: number | null };
@@ -581,6 +586,8 @@ export function runsClaimed(event: TaskEvent): number {
       return event.data.runs.length;
     case "RunSkipped":
       return 1;
+    case "OccurrenceDecided":
+      return event.data.runId === null ? 0 : 1;
     default:
       return 0;
   }
@@ -895,7 +902,7 @@ function planNext(state: TaskState, after: number, runsSoFar: number): Plan {
   }
   for (const slot of timeline(state, schedule, after)) {
     if (slot.exclusion !== null) {
-      plan.decisions.push(exceptionDecision(slot.exclusion));
+      plan.decisions.push(exceptionDecision(state.id, slot.exclusion));
       continue;
     }
     if (slot.dst === "gap_shifted") {
@@ -905,6 +912,7 @@ function planNext(state: TaskState, after: number, runsSoFar: number): Plan {
         detail: "its local time does not exist (daylight-saving gap); read with the offset before",
         until: null,
         count: 1,
+        runId: null,
       });
     }
     plan.nextRunAt = slot.at;
@@ -915,7 +923,11 @@ function planNext(state: TaskState, after: number, runsSoFar: number): Plan {
   return plan;
 }
 
-function exceptionDecision(exclusion: ExcludedOccurrence): TaskEventData["OccurrenceDecided"] {
+function exceptionDecision(
+  taskId: string,
+  exclusion: ExcludedOccurrence,
+): TaskEventData["OccurrenceDecided"] {
+  const runId = `${taskId}@${new Date(exclusion.at).toISOString()}`;
   return exclusion.movedTo === null
     ? {
       scheduledFor: exclusion.at,
@@ -923,6 +935,7 @@ function exceptionDecision(exclusion: ExcludedOccurrence): TaskEventData["Occurr
       detail: "skipped by tasks.occurrences.skip",
       until: null,
       count: 1,
+      runId,
     }
     : {
       scheduledFor: exclusion.at,
@@ -930,6 +943,7 @@ function exceptionDecision(exclusion: ExcludedOccurrence): TaskEventData["Occurr
       detail: `moved to ${new Date(exclusion.movedTo).toISOString()}`,
       until: null,
       count: 1,
+      runId,
     };
 }
 
@@ -1163,6 +1177,7 @@ function decideCatchUp(
       detail: "before the catch-up window (catchup_window_s)",
       until: windowStart - 1,
       count: null,
+      runId: null,
     });
     after = windowStart - 1;
   }
@@ -1170,7 +1185,7 @@ function decideCatchUp(
   for (const slot of timeline(state, schedule, after)) {
     if (slot.at > now) break;
     if (slot.exclusion !== null) {
-      decision.emit("OccurrenceDecided", exceptionDecision(slot.exclusion));
+      decision.emit("OccurrenceDecided", exceptionDecision(state.id, slot.exclusion));
     } else due.push(slot.at);
     if (due.length >= MAX_CATCHUP_SCAN) break;
   }
@@ -1200,6 +1215,7 @@ function decideCatchUp(
         : `more than ${MAX_WAITING} missed occurrences or max_runs reached`,
       until: passed[passed.length - 1],
       count: passed.length,
+      runId: null,
     });
   }
   const from = Math.max(missedUntil, decision.state.lastScheduledFor ?? -Infinity);

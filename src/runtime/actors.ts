@@ -197,6 +197,9 @@ export class TaskActors {
       const events = decide(state, command);
       if (isDomainError(events)) return events;
       if (events.length === 0) {
+        // Nothing to record means no version check: a cached state may be behind another
+        // process (a run it started and died with), so only the stored state may say "nothing".
+        if (cached !== null) continue;
         if (state === null) return new DomainError("not_found", "No such task", "task_id");
         // The state just read may be newer than this process's record (another process won a
         // race): keep the record, and so the timer wheel, in step with it.

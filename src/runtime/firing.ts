@@ -546,12 +546,11 @@ export class Scheduler {
       this.#slots.release();
       // Shutdown and cancellation record the run themselves.
       if (controller.signal.aborted && controller.signal.reason !== "timeout") return;
+      const timedOut = controller.signal.reason === "timeout";
       const result: RunResult = outcome.ok ? outcome : {
         ok: false,
-        error: controller.signal.reason === "timeout"
-          ? `The run timed out after ${state.timeoutS} s (timeout_s)`
-          : outcome.error,
-        timedOut: controller.signal.reason === "timeout",
+        error: timedOut ? `The run timed out after ${state.timeoutS} s (timeout_s)` : outcome.error,
+        timedOut: timedOut || outcome.timedOut === true,
       };
       const finished = await this.#command(state.id, (now) => ({
         type: "FinishRun",

@@ -411,7 +411,7 @@ function occurrenceRecords(event: TaskEvent, version: number): OccurrenceRecord[
         decision: event.data.decision,
         until: event.data.until,
         count: event.data.count,
-        runId: null,
+        runId: event.data.runId,
         trigger: null,
         detail: event.data.detail,
       }];

@@ -684,6 +684,17 @@ function runRows(request: AppendRequest): RunRow[] {
           claim: { scheduled_for: event.data.scheduledFor, trigger: event.data.trigger },
         });
         break;
+      case "OccurrenceDecided":
+        if (event.data.runId !== null) {
+          change(event.data.runId, {
+            status: "skipped",
+            attempt: 0,
+            finished_at: event.at,
+            error: event.data.detail,
+            claim: { scheduled_for: event.data.scheduledFor, trigger: "schedule" },
+          });
+        }
+        break;
       case "RunSucceeded":
         change(event.data.runId, {
           status: "succeeded",

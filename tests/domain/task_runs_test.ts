@@ -251,6 +251,7 @@ Deno.test("catch-up latest fires the newest missed occurrence and coalesces the 
     detail: "coalesced into the latest missed occurrence (catchup_policy latest)",
     until: T0 + 9 * SECOND,
     count: 9,
+    runId: null,
   });
   assert(produced[1].type === "RunStarted");
   assertEquals([produced[1].data.scheduledFor, produced[1].data.trigger], [
@@ -328,6 +329,8 @@ Deno.test("a skipped occurrence is passed over with an excluded decision", () =>
   });
   assertEquals(types(produced), ["OccurrenceExcluded", "OccurrenceDecided"]);
   assertEquals([state.nextRunAt, state.excluded], [T0 + 2 * SECOND, []]);
+  // The skipped occurrence is claimed like a run, so nothing (a backfill, say) can run it later.
+  assertEquals(runsClaimed(produced[1]), 1);
   [state] = apply(state, { type: "ExcludeOccurrence", scheduledFor: T0 + 4000, now: T0 + 20 });
   assertEquals(upcomingRuns(state, 3), [T0 + 2000, T0 + 3000, T0 + 5000]);
   [state] = fire(state, T0 + 2000);

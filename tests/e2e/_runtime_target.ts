@@ -3,7 +3,9 @@
  * records every delivery (when it arrived, when it was answered or aborted, its idempotency key)
  * and answers as its route says:
  *
- * - `POST /slow/:name?ms=N` answers 200 `{waited: N}` after N ms, unless the caller aborts first;
+ * - `POST /slow/:name?ms=N` answers 200 at once and sends `{waited: N}` over N ms, unless the
+ *   caller goes away first;
+ * - `POST /silent/:name?ms=N` says nothing for N ms (or until the target closes), then answers 200;
  * - `POST /flaky/:name?failures=N` answers 500 to its first N deliveries, then 200
  *   `{delivery: k}` (k counts the deliveries to that name);
  * - `POST /fail/:name` always answers 500.
@@ -24,7 +26,7 @@ export interface Delivery {
   arrivedAt: number;
   /** Epoch ms of the reply or the abort; null while the request is open. */
   endedAt: number | null;
-  /** Whether the caller went away before the reply. */
+  /** Whether the caller went away before the reply's body ended (seen on `slow` routes). */
   aborted: boolean;
 }
 
@@ -37,15 +39,21 @@ export class Target {
   /** Deliveries so far per flaky route. */
   readonly #counts = new Map<string, number>();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  /** Aborted by close(): silent replies end so that the server can shut down. */
+  readonly #closing = new AbortController();
 
   constructor() {
     const app = new Hono()
       .post("/slow/:name", async (c) => {
         const delivery = await this.#receive(`slow/${c.req.param("name")}`, c.req.raw);
         const ms = Number(c.req.query("ms") ?? "2500");
-        delivery.aborted = await aborted(c.req.raw.signal, ms);
+        return c.body(this.#trickle(delivery, ms), 200, { "Content-Type": "application/json" });
+      })
+      .post("/silent/:name", async (c) => {
+        const delivery = await this.#receive(`silent/${c.req.param("name")}`, c.req.raw);
+        await delay(Number(c.req.query("ms") ?? "5000"), this.#closing.signal);
         this.#end(delivery);
-        return c.json({ waited: ms });
+        return c.json({ silent: true });
       })
       .post("/flaky/:name", async (c) => {
         const route = `flaky/${c.req.param("name")}`;
@@ -79,8 +87,9 @@ export class Target {
     return this.#peak.get(route) ?? 0;
   }
 
-  /** Stops serving; requests still open finish first. */
+  /** Stops serving; silent requests are answered at once, slow ones finish first. */
   async close(): Promise<void> {
+    this.#closing.abort();
     await this.#server.shutdown();
   }
 
@@ -106,21 +115,49 @@ export class Target {
     delivery.endedAt = Date.now();
     this.#open.set(delivery.route, this.#open.get(delivery.route)! - 1);
   }
+
+  /**
+   * A reply body that takes `ms`: whitespace every 50 ms, then `{"waited": ms}`. Writing is what
+   * notices a caller that went away (a closed socket refuses the next chunk and the server
+   * cancels the body): Deno.serve left a request whose peer had closed its end in CLOSE-WAIT
+   * without aborting its signal.
+   */
+  #trickle(delivery: Delivery, ms: number): ReadableStream<Uint8Array> {
+    const encoder = new TextEncoder();
+    let ticker: ReturnType<typeof setInterval> | undefined;
+    let finish: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
+      clearInterval(ticker);
+      clearTimeout(finish);
+    };
+    return new ReadableStream({
+      start: (controller) => {
+        ticker = setInterval(() => controller.enqueue(encoder.encode(" ")), 50);
+        finish = setTimeout(() => {
+          stop();
+          controller.enqueue(encoder.encode(JSON.stringify({ waited: ms })));
+          controller.close();
+          this.#end(delivery);
+        }, ms);
+      },
+      cancel: () => {
+        stop();
+        delivery.aborted = true;
+        this.#end(delivery);
+      },
+    });
+  }
 }
 
-/** Waits `ms`; true when the request's signal aborted first (the caller went away). */
-function aborted(signal: AbortSignal, ms: number): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(true);
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    // The listener is removed before the reply: Deno's legacy signal also aborts on a
-    // successful response, and only a client that went away counts here.
-    const settle = (wasAborted: boolean) => {
+    const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(wasAborted);
+      signal.removeEventListener("abort", done);
+      resolve();
     };
-    const onAbort = () => settle(true);
-    const timer = setTimeout(() => settle(false), ms);
-    signal.addEventListener("abort", onAbort);
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
   });
 }

@@ -357,38 +357,44 @@ Deno.test("overlap policies and occurrence exceptions of 1-second interval tasks
       });
 
       await t.step("skip and move refuse an instant that is no future occurrence", async () => {
-        const cases: [string, Params, string, string][] = [
-          [
-            "tasks.occurrences.skip",
-            { scheduled_for: iso(next + 500) },
-            "invalid_params",
-            "not an occurrence",
-          ],
-          [
-            "tasks.occurrences.skip",
-            { scheduled_for: iso(next - 3 * SECOND) },
-            "invalid_params",
-            "in the past",
-          ],
-          ["tasks.occurrences.skip", { scheduled_for: iso(skipped) }, "conflict", "skipped twice"],
-          [
-            "tasks.occurrences.move",
-            { scheduled_for: iso(next + 1500), to: iso(next + 1600) },
-            "invalid_params",
-            "moving a non-occurrence",
-          ],
-          [
-            "tasks.occurrences.move",
-            { scheduled_for: iso(next - 2 * SECOND), to: iso(next + 1600) },
-            "invalid_params",
-            "moving the past",
-          ],
+        const skip = (at: number) =>
+          ["tasks.occurrences.skip", { scheduled_for: iso(at) }] as const;
+        const move = (at: number, to: number) =>
+          ["tasks.occurrences.move", { scheduled_for: iso(at), to: iso(to) }] as const;
+        const INVALID = [-32602, "invalid_params"];
+        const CONFLICT = [-32002, "conflict"];
+        const cases = [
+          { label: "not an occurrence", call: skip(next + 500), refusal: INVALID },
+          { label: "in the past", call: skip(next - 3 * SECOND), refusal: INVALID },
+          { label: "skipped twice", call: skip(skipped), refusal: CONFLICT },
+          {
+            label: "moving a non-occurrence",
+            call: move(next + 1500, next + 1600),
+            refusal: INVALID,
+          },
+          {
+            label: "moving the past",
+            call: move(next - 2 * SECOND, next + 1600),
+            refusal: INVALID,
+          },
+          {
+            label: "moving into the past",
+            call: move(next + 5 * SECOND, next - 5 * SECOND),
+            refusal: INVALID,
+            field: "to",
+          },
+          {
+            label: "moving onto another occurrence",
+            call: move(next + 5 * SECOND, next + 4 * SECOND),
+            refusal: CONFLICT,
+            field: "to",
+          },
         ];
-        for (const [method, params, code, label] of cases) {
+        for (const { label, call: [method, params], refusal: expected, field } of cases) {
           const error = await refusal(service, method, { task_id: echo.id, ...params });
           assertEquals(
             [error.code, error.data.code, error.data.field],
-            [code === "conflict" ? -32002 : -32602, code, "scheduled_for"],
+            [...expected, field ?? "scheduled_for"],
             label,
           );
         }
@@ -520,11 +526,18 @@ Deno.test("overlap policies and occurrence exceptions of 1-second interval tasks
         async () => {
           const runs = (await runsOf(service, echo.id))
             .filter((run) => epoch(run.scheduled_for) <= next + 4 * SECOND);
+          // A skipped or moved-away occurrence is claimed by a skipped row: it can never run.
+          const expected: [number, string][] = [
+            [next, "succeeded"],
+            [next + SECOND, "succeeded"],
+            [Math.min(skipped, moved), "skipped"],
+            [Math.max(skipped, moved), "skipped"],
+            [movedTo, "succeeded"],
+            [next + 4 * SECOND, "succeeded"],
+          ];
           assertEquals(
             runs.map((run) => [run.scheduled_for, run.trigger, run.status]),
-            [next, next + SECOND, movedTo, next + 4 * SECOND].map((
-              at,
-            ) => [iso(at), "schedule", "succeeded"]),
+            expected.sort(([a], [b]) => a - b).map(([at, status]) => [iso(at), "schedule", status]),
           );
           const decisions = await occurrencesOf(service, echo.id);
           const excluded = decisions.find((o) => o.scheduled_for === iso(skipped));
@@ -533,9 +546,23 @@ Deno.test("overlap policies and occurrence exceptions of 1-second interval tasks
           assertEquals(shifted?.decision, "shifted");
           assert(shifted?.detail?.includes(iso(movedTo)), shifted?.detail ?? "no detail");
           const fired = decisions.find((o) => o.scheduled_for === iso(movedTo));
-          assertEquals([fired?.decision, fired?.run_id], ["fired", runs[2].run_id]);
+          const movedRun = runs.find((run) => run.scheduled_for === iso(movedTo));
+          assertEquals([fired?.decision, fired?.run_id], ["fired", movedRun?.run_id]);
         },
       );
+
+      await t.step({
+        name: "tasks.backfill does not replay a skipped or moved occurrence once it has passed",
+        fn: async () => {
+          const left = await call<Backfilled>(service, "tasks.backfill", {
+            task_id: echo.id,
+            from: iso(next),
+            to: iso(next + 4 * SECOND),
+            dry_run: true,
+          });
+          assertEquals(left.occurrences, []);
+        },
+      });
     });
   } finally {
     await target.close();
@@ -623,27 +650,51 @@ Deno.test("the http executor's retries, failures and timeouts, manual triggers a
       });
 
       await t.step("a run past its timeout_s ends timed_out and fails the task", async () => {
-        const task = await call<Task>(service, "tasks.create", {
-          name: "stuck",
-          executor: http(target, "slow/stuck?ms=5000"),
-          timeout_s: 1,
-        });
-        const { run } = await call<Triggered>(service, "tasks.trigger", {
-          task_id: task.id,
-          wait: true,
-        });
-        assert(run !== null);
-        assertEquals(run.status, "timed_out");
-        assert(run.error?.includes("timed out"), run.error ?? "no error");
-        const took = epoch(run.finished_at) - epoch(run.started_at);
-        assert(took >= SECOND && took < 5 * SECOND, `the run took ${took} ms`);
-        const after = await call<Task>(service, "tasks.get", { task_id: task.id });
-        assertEquals([after.status, after.failed_runs], ["failed", 1]);
+        // The target either never starts its reply or never finishes its body within 5 s. The
+        // executor's own timeout_s is longer, so the task's timeout_s is the one that fires.
+        const [silent, slow] = await Promise.all(
+          ["silent/stuck", "slow/stuck"].map(async (route) => {
+            const task = await call<Task>(service, "tasks.create", {
+              name: route,
+              executor: { ...http(target, `${route}?ms=5000`), timeout_s: 30 },
+              timeout_s: 1,
+            });
+            const { run } = await call<Triggered>(service, "tasks.trigger", {
+              task_id: task.id,
+              wait: true,
+            });
+            assert(run !== null);
+            assertEquals(run.status, "timed_out", `${route}: ${run.error}`);
+            assert(run.error?.includes("timed out after 1 s"), run.error ?? "no error");
+            const took = epoch(run.finished_at) - epoch(run.started_at);
+            assert(took >= SECOND && took < 5 * SECOND, `${route}: the run took ${took} ms`);
+            const after = await call<Task>(service, "tasks.get", { task_id: task.id });
+            assertEquals([after.status, after.failed_runs], ["failed", 1], route);
+            return target.deliveries(route);
+          }),
+        );
+        assertEquals(silent.map((delivery) => delivery.endedAt), [null], "answered after all");
         const [delivery] = await eventually(
-          () => Promise.resolve(target.deliveries("slow/stuck")),
+          () => Promise.resolve(slow),
           (deliveries) => deliveries[0]?.endedAt != null,
         );
         assert(delivery.aborted, "the timed-out request was not aborted");
+      });
+
+      await t.step({
+        name: "a run whose request outlasts the http executor's timeout_s ends timed_out",
+        fn: async () => {
+          const task = await call<Task>(service, "tasks.create", {
+            name: "executor timeout",
+            executor: { ...http(target, "silent/executor-timeout?ms=5000"), timeout_s: 1 },
+          });
+          const { run } = await call<Triggered>(service, "tasks.trigger", {
+            task_id: task.id,
+            wait: true,
+          });
+          assertEquals(run?.status, "timed_out", run?.error ?? "no error");
+          assert(run?.error?.includes("timed out after 1 s"), run?.error ?? "no error");
+        },
       });
 
       await t.step(
@@ -792,6 +843,30 @@ Deno.test("the http executor's retries, failures and timeouts, manual triggers a
           assert(Math.max(...resets) < Math.min(...steps), "a child ran before all were reset");
         },
       );
+
+      await t.step({
+        name: "each http child of a tree gets its own idempotency key",
+        fn: async () => {
+          await call<Task>(service, "tasks.create", { id: "fanout", name: "fan out" });
+          for (const id of ["fanout-1", "fanout-2"]) {
+            await call<Task>(service, "tasks.create", {
+              id,
+              name: id,
+              parent_id: "fanout",
+              executor: http(target, `flaky/${id}`),
+            });
+          }
+          const { run } = await call<Triggered>(service, "tasks.trigger", {
+            task_id: "fanout",
+            wait: true,
+          });
+          assertEquals(run?.status, "succeeded");
+          const keys = ["fanout-1", "fanout-2"]
+            .map((id) => target.deliveries(`flaky/${id}`)[0]?.runId);
+          assert(keys.every((key) => typeof key === "string"), "a child never reached the target");
+          assert(keys[0] !== keys[1], `both children sent Idempotency-Key ${keys[0]}`);
+        },
+      });
     });
   } finally {
     await target.close();
@@ -888,6 +963,60 @@ for (const kind of STORES) {
           },
         );
 
+        await t.step(
+          "a queue run a worker failed is offered again only after its backoff",
+          async () => {
+            const task = await call<Task>(service, "tasks.create", {
+              name: "export",
+              executor: { type: "queue", capability: "exports" },
+              retry: { max_attempts: 2, backoff_ms: 2000 },
+            });
+            const { run_id: runId } = await call<Triggered>(service, "tasks.trigger", {
+              task_id: task.id,
+            });
+            const claim = (worker: string) =>
+              call<Claimed>(service, "runs.claim", {
+                capability: "exports",
+                worker_id: worker,
+                lease_s: 1,
+              });
+            const first = (await claim("w1")).run;
+            assertEquals([first?.run_id, first?.attempt], [runId, 1]);
+            const failed = await call<Run>(service, "runs.complete", {
+              run_id: runId,
+              worker_id: "w1",
+              success: false,
+              error: "disk full",
+            });
+            assertEquals([failed.status, failed.error, failed.attempt], [
+              "pending",
+              "disk full",
+              1,
+            ]);
+            const [failure] = (await eventsOf(service, task.id))
+              .filter((event) => event.type === "RunFailed");
+            const retryAt = failure.data.retryAt as number;
+            assertEquals(retryAt - epoch(failure.recorded_at), 2000);
+
+            // w1's lease is over, but the run waits out its backoff: no worker may take it yet.
+            await sleep(epoch(first!.lease_expires_at) - Date.now() + 200);
+            assert(Date.now() < retryAt - 300, "the test was too slow to claim within the backoff");
+            assertEquals((await claim("w2")).run, null);
+
+            const second = await eventually(() => claim("w2"), (claimed) => claimed.run !== null);
+            assert(Date.now() >= retryAt, "the next attempt was offered before its backoff ended");
+            assertEquals([second.run?.run_id, second.run?.attempt], [runId, 2]);
+            const done = await call<Run>(service, "runs.complete", {
+              run_id: runId,
+              worker_id: "w2",
+              result: { exported: true },
+            });
+            assertEquals([done.status, done.attempt, done.result], ["succeeded", 2, {
+              exported: true,
+            }]);
+          },
+        );
+
         await t.step("tasks.backfill runs the occurrences without a run, once", async () => {
           // An interval anchored on a whole second in the past: runs exist only from creation.
           const start = Math.floor(Date.now() / SECOND) * SECOND - 10 * SECOND;
@@ -931,9 +1060,11 @@ for (const kind of STORES) {
 
           const none = await backfill({ from: iso(start), to: iso(start + 2 * SECOND) });
           assertEquals([none.occurrences, none.run_ids], [[], []]);
-          // The schedule's own runs count as run too: only the gap before creation is left.
-          const scheduled = runs.filter((run) => run.trigger === "schedule");
-          assert(scheduled.length >= 1, "the schedule did not fire");
+          // The schedule's own runs count too: only the gap before creation is left.
+          const scheduled = (await eventually(
+            () => runsOf(service, task.id),
+            (runs) => runs.some((run) => run.trigger === "schedule"),
+          )).filter((run) => run.trigger === "schedule");
           const left = await backfill({
             from: iso(start),
             to: scheduled.at(-1)!.scheduled_for,
@@ -948,24 +1079,33 @@ for (const kind of STORES) {
   });
 }
 
-Deno.test("SIGTERM drains for CHRONOLOG_SHUTDOWN_TIMEOUT_S, then records the hung run as cancelled", async () => {
+Deno.test("SIGTERM drains runs for CHRONOLOG_SHUTDOWN_TIMEOUT_S, then cancels the hung one", async () => {
   const target = new Target();
   // Made here, not by startService: a service that owns its folder deletes it when it stops.
   const dataDir = await pgliteDir();
   try {
     const service = await startService({ CHRONOLOG_SHUTDOWN_TIMEOUT_S: "1" }, { dataDir });
+    // One run ends within the drain, the other would take 20 s.
     const started = await (async () => {
       try {
-        const task = await call<Task>(service, "tasks.create", {
-          name: "hangs",
-          executor: http(target, "slow/hang?ms=20000"),
-        });
-        const { run_id } = await call<Triggered>(service, "tasks.trigger", { task_id: task.id });
+        const ids: Record<string, { taskId: string; runId: string }> = {};
+        for (const [name, ms] of [["hang", 20_000], ["quick", 600]] as const) {
+          const task = await call<Task>(service, "tasks.create", {
+            name,
+            executor: http(target, `slow/${name}?ms=${ms}`),
+          });
+          const { run_id } = await call<Triggered>(service, "tasks.trigger", { task_id: task.id });
+          ids[name] = { taskId: task.id, runId: run_id };
+        }
         await eventually(
-          () => Promise.resolve(target.deliveries("slow/hang")),
-          (deliveries) => deliveries.length === 1,
+          () =>
+            Promise.resolve([
+              ...target.deliveries("slow/quick"),
+              ...target.deliveries("slow/hang"),
+            ]),
+          (deliveries) => deliveries.length === 2,
         );
-        return { taskId: task.id, runId: run_id };
+        return ids;
       } catch (error) {
         await service.stop();
         throw error;
@@ -978,16 +1118,23 @@ Deno.test("SIGTERM drains for CHRONOLOG_SHUTDOWN_TIMEOUT_S, then records the hun
     assertEquals(status.code, 0, service.output());
     assert(took >= SECOND && took < 5 * SECOND, `stopping took ${took} ms`);
     assert(service.output().includes("Recorded 1 runs abandoned at shutdown"), service.output());
-    const [delivery] = target.deliveries("slow/hang");
-    assert(delivery.aborted && delivery.endedAt !== null, "the hung request was not aborted");
+    const [finished] = target.deliveries("slow/quick");
+    assert(finished.endedAt! > stopping && !finished.aborted, "the quick run did not drain");
+    const [hung] = target.deliveries("slow/hang");
+    assert(hung.aborted && hung.endedAt !== null, "the hung request was not aborted");
 
     const restarted = await startService({}, { dataDir });
     try {
-      const [run] = await runsOf(restarted, started.taskId);
-      assertEquals([run.run_id, run.status], [started.runId, "cancelled"]);
+      const [quick] = await runsOf(restarted, started.quick.taskId);
+      assertEquals(
+        [quick.run_id, quick.status, quick.result],
+        [started.quick.runId, "succeeded", { waited: 600 }],
+      );
+      const [run] = await runsOf(restarted, started.hang.taskId);
+      assertEquals([run.run_id, run.status], [started.hang.runId, "cancelled"]);
       assertEquals(run.error, "abandoned: the service shut down before the run finished");
       assert(epoch(run.finished_at) >= stopping + SECOND, "cancelled before the drain ended");
-      const after = await call<Task>(restarted, "tasks.get", { task_id: started.taskId });
+      const after = await call<Task>(restarted, "tasks.get", { task_id: started.hang.taskId });
       assertEquals(after.status, "cancelled");
     } finally {
       await restarted.stop();

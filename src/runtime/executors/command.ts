@@ -37,7 +37,7 @@ export async function runCommand(
   const [program, ...args] = executor.argv;
   if (program === undefined) return { ok: false, error: "command executor has an empty argv" };
   using deadline = new RunDeadline(context.signal, options.timeoutS);
-  if (deadline.signal.aborted) return { ok: false, error: deadline.error("command") };
+  if (deadline.signal.aborted) return deadline.failure("command");
 
   let child: Deno.ChildProcess;
   try {
@@ -82,14 +82,14 @@ export async function runCommand(
   const stderr = readCapped(child.stderr, { overflow: "drain", keep: "tail", signal });
   try {
     const [status, out, err] = await Promise.all([child.status, stdout, stderr]);
-    if (!status.success && signal.aborted) return { ok: false, error: deadline.error("command") };
+    if (!status.success && signal.aborted) return deadline.failure("command");
     if (!status.success) return { ok: false, error: exitError(status, err.bytes) };
     const result = { exit_code: 0, stdout: out.truncated ? null : output(out.bytes) };
     // Text under the cap can still outgrow it once escaped as a JSON string.
     if (out.truncated || !fitsResult(result)) result.stdout = truncatedResult(out.bytesRead);
     return { ok: true, result };
   } catch (error) {
-    if (signal.aborted) return { ok: false, error: deadline.error("command") };
+    if (signal.aborted) return deadline.failure("command");
     kill();
     return { ok: false, error: `command failed: ${describeError(error)}` };
   } finally {

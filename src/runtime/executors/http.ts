@@ -63,7 +63,7 @@ export async function runHttp(
     if (!response.ok) return { ok: false, error: await statusError(response, deadline.signal) };
     return { ok: true, result: await replyResult(response, deadline.signal) };
   } catch (error) {
-    if (deadline.signal.aborted) return { ok: false, error: deadline.error("HTTP request") };
+    if (deadline.signal.aborted) return deadline.failure("HTTP request");
     return { ok: false, error: `HTTP request failed: ${fetchFailure(error)}` };
   }
 }

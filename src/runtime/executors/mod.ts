@@ -20,7 +20,7 @@ export interface RunContext {
 /** How a run ended. */
 export type RunOutcome =
   | { ok: true; result: JsonValue }
-  | { ok: false; error: string };
+  | { ok: false; error: string; timedOut?: boolean };
 
 /** The largest result an executor keeps, in bytes of JSON (64 KiB). */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -140,11 +140,18 @@ export class RunDeadline implements Disposable {
     }, delayMs);
   }
 
+  /** The failed outcome of a run stopped by the deadline or the run's signal. */
+  failure(subject: string): RunOutcome {
+    return { ok: false, error: this.error(subject), timedOut: this.#timedOut() };
+  }
+
+  #timedOut(): boolean {
+    return this.#timeout.signal.aborted && this.signal.reason === this.#timeout.signal.reason;
+  }
+
   /** Why the run stopped, as its error: `subject` timed out, or the run's abort reason. */
   error(subject: string): string {
-    const timedOut = this.#timeout.signal.aborted &&
-      this.signal.reason === this.#timeout.signal.reason;
-    if (timedOut) return `${subject} timed out after ${this.#timeoutS} s`;
+    if (this.#timedOut()) return `${subject} timed out after ${this.#timeoutS} s`;
     const reason = this.signal.reason;
     return typeof reason === "string" && reason !== ""
       ? `The run was aborted: ${reason}`

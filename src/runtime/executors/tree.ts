@@ -127,7 +127,13 @@ async function runStep(
   if (context.signal.aborted) {
     return { ...base, status: "cancelled", error: "the run was aborted" };
   }
-  const childContext = { ...context, taskId: child.id, inputs: child.inputs };
+  // Each child's request carries its own idempotency key, the same on every retry of the run.
+  const childContext = {
+    ...context,
+    taskId: child.id,
+    runId: `${context.runId}/${child.id}`,
+    inputs: child.inputs,
+  };
   const hasChildren = options.actors.hasChildren(child.id);
   const outcome = hasChildren
     ? await runTree(child, childContext, options)
