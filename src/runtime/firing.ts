@@ -438,7 +438,15 @@ export class Scheduler {
     const late = this.#options.clock() - fireAt > this.#options.catchupGraceMs;
     const inline = summary.executorType === "echo" && !this.#actors.hasChildren(id);
     // An echo run completes inside the decision; any other holds a slot while it executes.
-    if (!inline) await this.#slots.acquire();
+    if (!inline) {
+      await this.#slots.acquire();
+      if (this.#state !== "running") {
+        this.#slots.release();
+        // Paused while it waited for a slot: it fires on resume. Stopping: the next start's.
+        if (this.#state === "paused") this.#wheel.schedule(id, fireAt);
+        return;
+      }
+    }
     let outcome: CommandOutcome | DomainError;
     try {
       outcome = await this.#actors.execute(

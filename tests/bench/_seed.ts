@@ -374,13 +374,15 @@ function insertSql(
     `(timestamptz 'epoch' + (${value})::bigint * interval '1 millisecond')`;
   switch (table) {
     case "tasks":
+      // Seeded tasks have no jitter: each fires at its next run.
       return `insert into tasks (task_id, version, name, user_id, parent_id, status,
-                schedule_type, schedule_enabled, next_run_at, created_at, updated_at, deleted_at,
-                state)
+                schedule_type, schedule_enabled, next_run_at, fire_at, executor_type,
+                created_at, updated_at, deleted_at, state)
         select doc->>'id', (doc->>'version')::int, doc->>'name', doc->>'userId',
                doc->>'parentId', doc->>'status', doc->'schedule'->>'type',
                coalesce((doc->'schedule'->>'enabled')::boolean, false),
-               ${instant("doc->>'nextRunAt'")}, ${instant("doc->>'createdAt'")},
+               ${instant("doc->>'nextRunAt'")}, ${instant("doc->>'nextRunAt'")},
+               doc->'executor'->>'type', ${instant("doc->>'createdAt'")},
                ${instant("doc->>'updatedAt'")}, ${instant("doc->>'deletedAt'")}, doc::json
           from (${docs}) as x`;
     case "events":

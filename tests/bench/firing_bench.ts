@@ -23,10 +23,14 @@ const LOADS = [10_000, 14_000];
 for (const tasks of LOADS) {
   const url = await benchDatabase(`firing_${tasks}`);
   if (url === null) break;
+  // Deno may call a bench function again after its measured call; the figures come from one.
+  let measured = false;
   Deno.bench(
     `durable firing, ${formatNumber(tasks / INTERVAL_S)} runs/s offered`,
     { n: 1, warmup: 0 },
     async (b) => {
+      if (measured) return;
+      measured = true;
       const store = await openStore({ databaseUrl: url });
       const actors = new TaskActors(store);
       await actors.load();
