@@ -1144,3 +1144,20 @@ Deno.test("SIGTERM drains runs for CHRONOLOG_SHUTDOWN_TIMEOUT_S, then cancels th
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("jitter_ms delays each occurrence by its own fixed offset, never early", async () => {
+  await withService("pglite", {}, async (service) => {
+    const task = await everySecond(service, { name: "jittered", jitter_ms: 600 });
+    const anchor = epoch(task.created_at);
+    await sleep(anchor + 5.8 * SECOND - Date.now());
+    const runs = await runsOf(service, task.id);
+    assert(runs.length >= 4, `${runs.length} runs`);
+    assertGrid(runs, anchor + SECOND);
+    // started_at − scheduled_for is the occurrence's jitter plus the recorded lateness.
+    const delays = runs.map((run) => epoch(run.started_at) - epoch(run.scheduled_for));
+    const jitters = runs.map((run, k) => delays[k] - run.lateness_ms!);
+    for (const jitter of jitters) assert(jitter >= 0 && jitter < 600, `jitter ${jitter} ms`);
+    assert(new Set(jitters).size > 1, `every occurrence got the same offset: ${jitters}`);
+    assert(Math.max(...runs.map((run) => run.lateness_ms!)) < 200, JSON.stringify(delays));
+  });
+});
