@@ -24,23 +24,40 @@ const MAX_ATTEMPTS = 8;
 /** Snapshots read per query at start. */
 const LOAD_PAGE = 10_000;
 
+/** The executor types, so a million records share four strings instead of a million copies. */
+const EXECUTOR_TYPES: readonly Executor["type"][] = ["echo", "http", "queue", "command"];
+
 /** The hot fields of one live task; a class so a million of them share one shape. */
 class ActorRecord {
   version: number;
   nextRunAt: number | null;
-  fireAt: number | null;
+  /** The jitter of the next run (a small integer, so no boxed number per task). */
+  jitter: number;
   enabled: boolean;
   status: TaskStatus;
   executorType: Executor["type"];
   parentId: string | null;
 
   constructor(summary: Omit<TaskSummary, "id">) {
+    this.version = 0;
+    this.nextRunAt = null;
+    this.jitter = 0;
+    this.enabled = false;
+    this.status = "pending";
+    this.executorType = "echo";
+    this.parentId = null;
+    this.update(summary);
+  }
+
+  update(summary: Omit<TaskSummary, "id">): void {
     this.version = summary.version;
     this.nextRunAt = summary.nextRunAt;
-    this.fireAt = summary.fireAt;
+    this.jitter = summary.nextRunAt === null || summary.fireAt === null
+      ? 0
+      : summary.fireAt - summary.nextRunAt;
     this.enabled = summary.enabled;
     this.status = summary.status;
-    this.executorType = summary.executorType;
+    this.executorType = EXECUTOR_TYPES.find((type) => type === summary.executorType) ?? "echo";
     this.parentId = summary.parentId;
   }
 }
@@ -272,7 +289,7 @@ export class TaskActors {
         this.#countChild(record.parentId, -1);
         this.#countChild(state.parentId, +1);
       }
-      Object.assign(record, summary);
+      record.update(summary);
     }
     this.#listener?.(state.id, { id: state.id, ...summary });
   }
@@ -283,7 +300,7 @@ function toSummary(id: string, record: ActorRecord): TaskSummary {
     id,
     version: record.version,
     nextRunAt: record.nextRunAt,
-    fireAt: record.fireAt,
+    fireAt: record.nextRunAt === null ? null : record.nextRunAt + record.jitter,
     enabled: record.enabled,
     status: record.status,
     executorType: record.executorType,

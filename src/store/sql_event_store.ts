@@ -264,23 +264,26 @@ export class SqlEventStore implements EventStore {
 
   async scanSummaries(after: string | null, limit: number): Promise<TaskSummary[]> {
     const rows = await this.#client.query(
-      `select task_id, version, next_run_at, fire_at, schedule_enabled, status, executor_type,
-              parent_id
+      `select task_id, version, next_run_at, schedule_enabled, status, executor_type, parent_id,
+              (extract(epoch from fire_at - next_run_at) * 1000)::int as jitter
          from tasks
         where ($1::text is null or task_id > $1) and deleted_at is null
         order by task_id limit $2`,
       [after, limit],
     );
-    return rows.map((row) => ({
-      id: row.task_id as string,
-      version: Number(row.version),
-      nextRunAt: toMs(row.next_run_at),
-      fireAt: toMs(row.fire_at),
-      enabled: row.schedule_enabled as boolean,
-      status: row.status as TaskSummary["status"],
-      executorType: row.executor_type as TaskSummary["executorType"],
-      parentId: row.parent_id as string | null,
-    }));
+    return rows.map((row) => {
+      const nextRunAt = toMs(row.next_run_at);
+      return {
+        id: row.task_id as string,
+        version: Number(row.version),
+        nextRunAt,
+        fireAt: nextRunAt === null ? null : nextRunAt + Number(row.jitter ?? 0),
+        enabled: row.schedule_enabled as boolean,
+        status: row.status as TaskSummary["status"],
+        executorType: row.executor_type as TaskSummary["executorType"],
+        parentId: row.parent_id as string | null,
+      };
+    });
   }
 
   async readRuns(
