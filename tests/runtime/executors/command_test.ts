@@ -129,7 +129,7 @@ Deno.test("a command past its timeout is killed, even one that ignores SIGTERM",
 
   const outcome = await runCommand(denoEval(script), runContext(), { ...OPTIONS, timeoutS: 1 });
 
-  assertEquals(outcome, { ok: false, error: "command timed out after 1 s" });
+  assertEquals(outcome, { ok: false, error: "command timed out after 1 s", timedOut: true });
   const elapsed = performance.now() - started;
   assert(elapsed >= 900 && elapsed < 10_000, `killed after about 1 s, not ${elapsed} ms`);
 });
@@ -149,7 +149,11 @@ Deno.test("aborting the run's signal kills the command with the abort reason", a
   );
   clearTimeout(timer);
 
-  assertEquals(outcome, { ok: false, error: "The run was aborted: the service is stopping" });
+  assertEquals(outcome, {
+    ok: false,
+    error: "The run was aborted: the service is stopping",
+    timedOut: false,
+  });
 });
 
 Deno.test("a disabled command executor refuses to start anything", async () => {

@@ -331,7 +331,7 @@ Deno.test("a target slower than timeout_s fails the run as timed out", async () 
     OPTIONS,
   );
 
-  assertEquals(outcome, { ok: false, error: "HTTP request timed out after 1 s" });
+  assertEquals(outcome, { ok: false, error: "HTTP request timed out after 1 s", timedOut: true });
   const elapsed = performance.now() - started;
   assert(elapsed >= 900 && elapsed < 5000, `gave up after about 1 s, not ${elapsed} ms`);
 });
@@ -344,7 +344,7 @@ Deno.test("the task's timeout applies when the executor sets none", async () => 
     defaultTimeoutS: 0.5,
   });
 
-  assertEquals(outcome, { ok: false, error: "HTTP request timed out after 0.5 s" });
+  assertEquals(outcome, { ok: false, error: "HTTP request timed out after 0.5 s", timedOut: true });
 });
 
 Deno.test("aborting the run's signal stops the request with the abort reason", async () => {
@@ -359,7 +359,11 @@ Deno.test("aborting the run's signal stops the request with the abort reason", a
   );
   clearTimeout(timer);
 
-  assertEquals(outcome, { ok: false, error: "The run was aborted: the task was cancelled" });
+  assertEquals(outcome, {
+    ok: false,
+    error: "The run was aborted: the task was cancelled",
+    timedOut: false,
+  });
 });
 
 Deno.test("a run whose signal is already aborted sends nothing", async () => {
@@ -371,7 +375,7 @@ Deno.test("a run whose signal is already aborted sends nothing", async () => {
     OPTIONS,
   );
 
-  assertEquals(outcome, { ok: false, error: "The run was aborted" });
+  assertEquals(outcome, { ok: false, error: "The run was aborted", timedOut: false });
   assertEquals(target.received.length, 0);
 });
 
