@@ -24,6 +24,7 @@ Deno.test("an empty environment gives the documented defaults", () => {
     dataDir: "./data",
     maxConcurrent: 10,
     taskTimeoutS: 3600,
+    shutdownTimeoutS: 30,
     jwtSecret: null,
     webhookSecret: null,
     webhookAllowedIps: [],
@@ -47,6 +48,7 @@ Deno.test("every variable is read from the environment", () => {
     CHRONOLOG_WEBHOOK_RATE_LIMIT: "120",
     CHRONOLOG_ALLOW_COMMAND: "1",
     CHRONOLOG_LOG_LEVEL: "debug",
+    CHRONOLOG_SHUTDOWN_TIMEOUT_S: "5",
   });
   assert.equal(config.port, 9090);
   assert.equal(config.host, "0.0.0.0");
@@ -60,6 +62,14 @@ Deno.test("every variable is read from the environment", () => {
   assert.equal(config.webhookRateLimit, 120);
   assert.equal(config.allowCommand, true);
   assert.equal(config.logLevel, "debug");
+  assert.equal(config.shutdownTimeoutS, 5);
+});
+
+Deno.test("a CHRONOLOG_SHUTDOWN_TIMEOUT_S beyond an hour is named with the value given", () => {
+  assert.equal(
+    rejected({ CHRONOLOG_SHUTDOWN_TIMEOUT_S: "3601" }).message,
+    'CHRONOLOG_SHUTDOWN_TIMEOUT_S: expected an integer from 0 to 3600 (seconds), got "3601"',
+  );
 });
 
 Deno.test("a PORT that is not an integer from 1 to 65535 is named with the value given", () => {

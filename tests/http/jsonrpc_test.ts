@@ -306,11 +306,13 @@ Deno.test("JSON-RPC over HTTP on the real service", async (t) => {
       }
       const preview = doc.methods.find((method) => method.name === "schedules.preview")!;
       assert.equal(preview.paramStructure, "by-name");
-      assert.equal(preview.summary, "Lists the next runs of a schedule");
+      assert.equal(preview.summary, "Lists the next runs of a schedule, or of a task (task_id)");
       const param = (name: string) => preview.params.find((p) => p.name === name);
       assert.deepEqual(param("schedule_type")?.schema.enum, [...SCHEDULE_TYPES]);
-      assert.equal(param("schedule_type")?.required, true);
-      assert.equal(param("schedule_expression")?.required, true);
+      // Either the schedule fields or a task_id: neither is required on its own.
+      assert.equal(param("schedule_type")?.required, false);
+      assert.equal(param("schedule_expression")?.required, false);
+      assert.equal(param("task_id")?.required, false);
       assert.equal(param("count")?.required, false);
       assert.equal(param("count")?.schema.maximum, 1000);
       assert.equal(param("from_time")?.schema.format, "date-time");
@@ -326,6 +328,7 @@ Deno.test("JSON-RPC over HTTP on the real service", async (t) => {
           "schedule_start_at",
           "schedule_timezone",
           "schedule_type",
+          "task_id",
         ],
       );
       assert.equal(preview.result.name, "result");
