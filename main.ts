@@ -83,14 +83,19 @@ async function main(): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];
+  // Firing stops at once; runs in flight get the drain time, then the callers waiting on them
+  // are answered, so requests in flight finish within it too.
+  const drainMs = config.shutdownTimeoutS * 1000;
+  let stopped: Promise<number> | null = null;
   function shutDown(): void {
-    logger.info("Shutting down: finishing requests and draining runs in flight");
+    logger.info("Shutting down: no new runs; draining runs and requests in flight");
     for (const signal of signals) Deno.removeSignalListener(signal, shutDown);
+    stopped = scheduler.stop(drainMs);
     server.shutdown();
   }
   for (const signal of signals) Deno.addSignalListener(signal, shutDown);
   await server.finished;
-  const abandoned = await scheduler.stop(config.shutdownTimeoutS * 1000);
+  const abandoned = await (stopped ?? scheduler.stop(drainMs));
   if (abandoned > 0) {
     logger.warn(`Recorded ${abandoned} runs abandoned at shutdown (cancelled in the log)`);
   }

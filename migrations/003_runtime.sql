@@ -16,3 +16,10 @@ alter table runs add column retry_at timestamptz;
 
 -- Runs not yet ended: the recovery sweep's and the queue workers' work list.
 create index runs_open on runs (capability, scheduled_for) where status in ('pending', 'running');
+
+-- Snapshots written before the runtime held at most one run in flight (`activeRun`, only ever
+-- set inside one append): give them the runtime's fields, empty.
+update tasks
+   set state = ((state::jsonb - 'activeRun')
+     || '{"activeRuns": [], "waiting": [], "excluded": [], "extras": []}'::jsonb)::json
+ where (state::jsonb) ? 'activeRun';

@@ -297,11 +297,20 @@ export type TaskCommand =
   | { type: "FireOccurrence"; scheduledFor: number; now: number; env: RunEnvironment }
   | { type: "CatchUp"; now: number; env: RunEnvironment }
   | { type: "TriggerRun"; trigger: "manual" | "webhook"; now: number; env: RunEnvironment }
-  | { type: "FinishRun"; runId: string; outcome: RunResult; now: number; env: RunEnvironment }
+  | {
+    type: "FinishRun";
+    runId: string;
+    /** The attempt reported on: a late report of an earlier attempt changes nothing. */
+    attempt: number | null;
+    outcome: RunResult;
+    now: number;
+    env: RunEnvironment;
+  }
   | { type: "RetryRun"; runId: string; now: number; env: RunEnvironment }
   | {
     type: "AbandonRun";
     runId: string;
+    attempt: number;
     reason: string;
     /** Treat it as a failed attempt (the retry policy applies) instead of cancelling it. */
     retry: boolean;
@@ -309,6 +318,7 @@ export type TaskCommand =
     env: RunEnvironment;
   }
   | { type: "StartWaiting"; now: number; env: RunEnvironment }
+  | { type: "PassOccurrence"; scheduledFor: number; reason: string; now: number }
   | { type: "ExcludeOccurrence"; scheduledFor: number; now: number }
   | { type: "MoveOccurrence"; scheduledFor: number; to: number; now: number }
   | { type: "Backfill"; occurrences: number[]; now: number; env: RunEnvironment }
@@ -355,8 +365,19 @@ export function decide(state: TaskState | null, command: TaskCommand): TaskEvent
   switch (command.type) {
     case "UpdateTask":
       return decideUpdate(state, command);
-    case "DeleteTask":
-      return [{ type: "TaskDeleted", at: command.now, data: {} }];
+    case "DeleteTask": {
+      // Runs in flight or waiting end with the task, so no worker or sweep picks them up later.
+      const decision = new Decision(state, command.now);
+      for (const run of [...state.activeRuns, ...state.waiting]) {
+        decision.emit("RunCancelled", {
+          runId: run.runId,
+          scheduledFor: run.scheduledFor,
+          reason: "the task was deleted",
+        });
+      }
+      decision.emit("TaskDeleted", {});
+      return decision.events;
+    }
     case "InitSchedule":
       return decideInit(state, command);
     case "CompleteOccurrence":
@@ -378,6 +399,8 @@ export function decide(state: TaskState | null, command: TaskCommand): TaskEvent
       startWaiting(decision, command.env);
       return decision.events;
     }
+    case "PassOccurrence":
+      return decidePass(state, command);
     case "ExcludeOccurrence":
     case "MoveOccurrence":
       return decideException(state, command);
@@ -508,11 +531,22 @@ function applied(next: TaskState, event: Exclude<TaskEvent, { type: "TaskCreated
         ...occurred(next, event.data.scheduledFor, event.data.trigger),
         nextRunAt: event.data.nextRunAt,
       };
-    case "OccurrenceDecided":
-      return {
+    case "OccurrenceDecided": {
+      const passed: TaskState = {
         ...next,
         excluded: next.excluded.filter((e) => e.at !== event.data.scheduledFor),
       };
+      // A DST shift is decided ahead of its occurrence, which is still to run; every other
+      // decision is about occurrences that are over, so nothing may be due at or before them.
+      if (event.data.decision === "shifted" && event.data.runId === null) return passed;
+      return {
+        ...passed,
+        lastScheduledFor: Math.max(
+          passed.lastScheduledFor ?? -Infinity,
+          event.data.until ?? event.data.scheduledFor,
+        ),
+      };
+    }
     case "OccurrenceExcluded":
       return {
         ...next,
@@ -690,6 +724,25 @@ function decideUpdate(
   if (isDomainError(merged)) return merged;
   const specChanged = current === null || !sameSpec(current, merged);
   const from = notBefore(state, now);
+  if (
+    current?.enabled && state.nextRunAt !== null && state.nextRunAt <= now &&
+    (specChanged || !merged.enabled)
+  ) {
+    // The occurrence was due (waiting out its jitter, a slot or a pause) and the new schedule
+    // is computed from now: say so instead of dropping it silently.
+    events.push({
+      type: "OccurrenceDecided",
+      at: now,
+      data: {
+        scheduledFor: state.nextRunAt,
+        decision: "missed",
+        detail: "the schedule changed while the occurrence was due",
+        until: null,
+        count: 1,
+        runId: null,
+      },
+    });
+  }
   let plan: Plan | null = null;
   if (specChanged) {
     // The anchor is the enable moment (SPEC §1): a new bound or policy keeps the grid.
@@ -1150,10 +1203,38 @@ function decideFire(
   // Another decision (another process, a catch-up) already moved the schedule: nothing to do.
   if (!state.schedule?.enabled || state.nextRunAt !== command.scheduledFor) return [];
   const decision = new Decision(state, command.now);
+  const maxRuns = state.schedule.maxRuns;
+  if (maxRuns !== null && state.runCount >= maxRuns) {
+    // Manual runs count too (run_count): the schedule has had all the runs it may.
+    decision.emit("ScheduleCompleted", { reason: "max_runs" });
+    return decision.events;
+  }
   startOccurrence(decision, { scheduledFor: command.scheduledFor, trigger: "schedule" }, {
     env: command.env,
     advanceFrom: command.scheduledFor,
   });
+  return decision.events;
+}
+
+/** Moves past an occurrence that already has a run (its key was taken): coalesced into it. */
+function decidePass(
+  state: TaskState,
+  command: Extract<TaskCommand, { type: "PassOccurrence" }>,
+): TaskEvent[] {
+  if (!state.schedule?.enabled || state.nextRunAt !== command.scheduledFor) return [];
+  const decision = new Decision(state, command.now);
+  decision.emit("OccurrenceDecided", {
+    scheduledFor: command.scheduledFor,
+    decision: "coalesced",
+    detail: command.reason,
+    until: null,
+    count: 1,
+    runId: null,
+  });
+  const plan = planNext(decision.state, command.scheduledFor, state.runCount);
+  decision.decisions(plan);
+  decision.emit("NextRunComputed", { from: command.scheduledFor, nextRunAt: plan.nextRunAt });
+  decision.conclude(plan);
   return decision.events;
 }
 
@@ -1196,7 +1277,7 @@ function decideCatchUp(
       fire = [];
       break;
     case "latest":
-      fire = due.slice(-1);
+      fire = remaining > 0 ? due.slice(-1) : [];
       break;
     case "all":
       fire = due.slice(-MAX_WAITING).slice(0, Math.max(0, remaining));
@@ -1250,11 +1331,25 @@ function decideTrigger(
   command: Extract<TaskCommand, { type: "TriggerRun" }>,
 ): TaskEvent[] {
   const decision = new Decision(state, command.now);
-  startOccurrence(decision, { scheduledFor: command.now, trigger: command.trigger }, {
-    env: command.env,
-    advanceFrom: null,
-  });
+  startOccurrence(decision, {
+    scheduledFor: manualInstant(state, command.now),
+    trigger: command.trigger,
+  }, { env: command.env, advanceFrom: null });
   return decision.events;
+}
+
+/**
+ * The instant a manual run is recorded at: now, moved on by a millisecond while that is an
+ * occurrence of the schedule, whose (task_id, scheduled_for) key the schedule's run will need.
+ */
+function manualInstant(state: TaskState, now: number): number {
+  const fields = state.schedule;
+  if (fields === null) return now;
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return now;
+  let at = now;
+  while (at === state.nextRunAt || nominalAfter(schedule, at - 1)?.at === at) at++;
+  return at;
 }
 
 /** The wait before attempt `attempt + 1`: exponential, capped (SPEC §1 `retry`). */
@@ -1269,6 +1364,7 @@ function decideFinish(
   const run = state.activeRuns.find((active) => active.runId === command.runId);
   // A run cancelled, timed out or finished by someone else meanwhile: its late report changes nothing.
   if (run === undefined || run.retryAt !== null) return [];
+  if (command.attempt !== null && command.attempt !== run.attempt) return [];
   const decision = new Decision(state, command.now);
   const { outcome } = command;
   if (outcome.ok) {
@@ -1324,9 +1420,11 @@ function decideAbandon(
   command: Extract<TaskCommand, { type: "AbandonRun" }>,
 ): TaskEvent[] {
   const run = state.activeRuns.find((active) => active.runId === command.runId);
-  if (run === undefined) return [];
+  // Another process recorded it first, or a later attempt is under way: nothing to abandon.
+  if (run === undefined || run.attempt !== command.attempt) return [];
+  if (command.retry && run.retryAt !== null) return [];
   const decision = new Decision(state, command.now);
-  if (command.retry && run.retryAt === null) {
+  if (command.retry) {
     failAttempt(decision, run, { error: command.reason, timedOut: false });
   } else {
     decision.emit("RunCancelled", {

@@ -84,6 +84,8 @@ export interface TriggeredRun {
   finished: boolean;
 }
 
+/** How long past its deadline a run of this process nobody executes is taken as lost. */
+const LOST_RUN_GRACE_MS = 30_000;
 /** The most occurrences a backfill looks at in its range. */
 const BACKFILL_SCAN = 10_000;
 
@@ -117,6 +119,7 @@ class Slots {
 
 interface Execution {
   taskId: string;
+  attempt: number;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -222,6 +225,7 @@ export class Scheduler {
         this.#command(execution.taskId, (now) => ({
           type: "AbandonRun",
           runId,
+          attempt: execution.attempt,
           reason: "abandoned: the service shut down before the run finished",
           retry: false,
           now,
@@ -231,6 +235,8 @@ export class Scheduler {
     );
     await Promise.allSettled(abandoned.map(([, execution]) => execution.done));
     await this.#settled();
+    // Callers waiting for a run get the run as it stands.
+    for (const runId of [...this.#waiters.keys()]) this.#wake(runId);
     this.#state = "stopped";
     return abandoned.length;
   }
@@ -267,6 +273,7 @@ export class Scheduler {
     taskId: string,
     options: { trigger: "manual" | "webhook"; waitMs: number; metadata: EventMetadata },
   ): Promise<TriggeredRun | DomainError> {
+    if (this.#state === "stopping" || this.#state === "stopped") return shuttingDown();
     const outcome = await this.#actors.execute(
       taskId,
       (now) => ({
@@ -310,11 +317,13 @@ export class Scheduler {
       metadata: EventMetadata;
     },
   ): Promise<{ occurrences: number[]; runIds: string[] } | DomainError> {
+    if (this.#state === "stopping" || this.#state === "stopped") return shuttingDown();
     const state = await this.#store.loadTask(taskId);
     if (state === null || state.deletedAt !== null) {
       return new DomainError("not_found", "No such task", "task_id");
     }
-    const to = Math.min(options.to, this.#options.clock());
+    // Only the past: the pending occurrence (and later ones) belong to the schedule.
+    const to = Math.min(options.to, this.#options.clock(), (state.nextRunAt ?? Infinity) - 1);
     const candidates = occurrencesBetween(state, {
       from: options.from,
       to,
@@ -382,6 +391,7 @@ export class Scheduler {
     const outcome = await this.#actors.execute(run.taskId, (now) => ({
       type: "FinishRun",
       runId: options.runId,
+      attempt: run.attempt,
       outcome: options.outcome,
       now,
       env: this.#env(!this.#actors.hasChildren(run.taskId), true),
@@ -433,7 +443,12 @@ export class Scheduler {
     const summary = this.#actors.summary(id);
     // A timer at or after the task's fire time: its own, or a retry of a fire that failed.
     const fireAt = summary?.fireAt ?? null;
-    if (summary === null || fireAt === null || fireAt > dueAt || summary.nextRunAt === null) return;
+    if (summary === null || fireAt === null || summary.nextRunAt === null) return;
+    if (fireAt > dueAt) {
+      // A stale timer (a retry of an earlier fire time): the task's own must stay armed.
+      if (this.#wheel.dueAt(id) === null) this.#wheel.schedule(id, fireAt);
+      return;
+    }
     const scheduledFor = summary.nextRunAt;
     const late = this.#options.clock() - fireAt > this.#options.catchupGraceMs;
     const inline = summary.executorType === "echo" && !this.#actors.hasChildren(id);
@@ -443,7 +458,9 @@ export class Scheduler {
       if (this.#state !== "running") {
         this.#slots.release();
         // Paused while it waited for a slot: it fires on resume. Stopping: the next start's.
-        if (this.#state === "paused") this.#wheel.schedule(id, fireAt);
+        if (this.#state === "paused" && this.#wheel.dueAt(id) === null) {
+          this.#wheel.schedule(id, fireAt);
+        }
         return;
       }
     }
@@ -463,19 +480,34 @@ export class Scheduler {
     } catch (error) {
       if (!inline) this.#slots.release();
       // The store is unreachable: try this occurrence again shortly instead of losing it.
-      if (this.#state === "running") this.#wheel.schedule(id, this.#options.clock() + 1000);
+      this.#retryFire(id, fireAt);
       throw error;
     }
     if (isDomainError(outcome)) {
       if (!inline) this.#slots.release();
-      // Refused (a race lost eight times, say): unless the task moved on, try again shortly.
-      const now = this.#actors.summary(id);
-      if (this.#state === "running" && now !== null && now.fireAt === fireAt) {
-        this.#wheel.schedule(id, this.#options.clock() + 1000);
+      if (!late && outcome.code === "conflict" && outcome.field === "scheduled_for") {
+        // The occurrence's key is taken (a run recorded for that instant by other means):
+        // it has had its run, so the schedule moves past it.
+        const passed = await this.#command(id, (now) => ({
+          type: "PassOccurrence",
+          scheduledFor,
+          reason: "the occurrence already has a run (its instant was taken by another run)",
+          now,
+        }));
+        if (passed !== null) return;
       }
+      // Refused (a race lost eight times, say): unless the task moved on, try again shortly.
+      this.#retryFire(id, fireAt);
       return;
     }
     this.#handle(id, outcome, !inline);
+  }
+
+  /** Fires the task again in a second, unless it moved on meanwhile (its record re-armed it). */
+  #retryFire(id: string, fireAt: number): void {
+    const summary = this.#actors.summary(id);
+    if (this.#state !== "running" || summary === null || summary.fireAt !== fireAt) return;
+    if (this.#wheel.dueAt(id) === null) this.#wheel.schedule(id, this.#options.clock() + 1000);
   }
 
   /**
@@ -560,17 +592,45 @@ export class Scheduler {
         error: timedOut ? `The run timed out after ${state.timeoutS} s (timeout_s)` : outcome.error,
         timedOut: timedOut || outcome.timedOut === true,
       };
-      const finished = await this.#command(state.id, (now) => ({
+      const finished = await this.#recordOutcome(state.id, (now) => ({
         type: "FinishRun",
         runId: run.runId,
+        attempt: run.attempt,
         outcome: result,
         now,
         env: this.#env(!this.#actors.hasChildren(state.id), true),
       }));
       if (finished !== null) this.#handle(state.id, finished, false);
     })();
-    this.#executions.set(run.runId, { taskId: state.id, controller, done });
+    this.#executions.set(run.runId, {
+      taskId: state.id,
+      attempt: run.attempt,
+      controller,
+      done,
+    });
     this.#track(done);
+  }
+
+  /**
+   * Records a run's outcome, trying again (1 s, 2 s, … 30 s apart) while the store fails: an
+   * outcome that is never recorded would leave the run in flight and block the task's overlap.
+   */
+  async #recordOutcome(
+    taskId: string,
+    build: (now: number) => TaskCommand,
+  ): Promise<CommandOutcome | null> {
+    for (let wait = 1000;; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        return await this.#command(taskId, build);
+      } catch (error) {
+        if (this.#state === "stopped") throw error;
+        this.#options.logger.warn("Cannot record a run's outcome yet; trying again", {
+          task_id: taskId,
+          error: String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   #execute(state: TaskState, run: ActiveRun, signal: AbortSignal): Promise<RunOutcome> {
@@ -635,6 +695,8 @@ export class Scheduler {
       env: this.#env(inline, true),
     })).catch((error) => {
       this.#slots.release();
+      // The store failed: try the attempt again shortly rather than leave the run waiting.
+      this.#armRetry(taskId, runId, this.#options.clock() + 1000);
       throw error;
     });
     if (outcome === null) this.#slots.release();
@@ -688,13 +750,12 @@ export class Scheduler {
    */
   #sweep(): Promise<void> {
     const sweep = (async () => {
-      const live = await this.#store.liveInstances();
-      this.#instances = Math.max(1, live.size);
       const now = this.#options.clock();
       for (const { taskId, runId } of await this.#store.overdueQueueRuns(now)) {
         const outcome = await this.#command(taskId, (at) => ({
           type: "FinishRun",
           runId,
+          attempt: null,
           outcome: {
             ok: false,
             error: "No worker completed the run before its deadline (timeout_s)",
@@ -706,6 +767,10 @@ export class Scheduler {
         if (outcome !== null) this.#handle(taskId, outcome, false);
       }
       const open = await this.#store.loadTasks(await this.#store.tasksWithOpenRuns());
+      // Read after the runs: a process that started one of them was alive when it did, and so
+      // is in this list unless it died since.
+      const live = await this.#store.liveInstances();
+      this.#instances = Math.max(1, live.size);
       for (const state of open) {
         if (state.deletedAt !== null) continue;
         await this.#recover(state, live);
@@ -718,20 +783,28 @@ export class Scheduler {
   async #recover(state: TaskState, live: Set<number>): Promise<void> {
     const env = this.#env(!this.#actors.hasChildren(state.id), true);
     for (const run of state.activeRuns) {
-      const orphaned = run.owner !== null && run.owner !== this.#owner && !live.has(run.owner);
       if (run.retryAt !== null) {
-        if (orphaned) this.#armRetry(state.id, run.runId, run.retryAt);
+        // Whoever armed it may be gone (a queue run has no owner): a duplicate timer is
+        // harmless, the version check lets one RetryRun through.
+        this.#armRetry(state.id, run.runId, run.retryAt);
         continue;
       }
-      if (!orphaned) continue;
-      this.#options.logger.warn("Recording a run abandoned by a stopped process", {
+      const orphaned = run.owner !== null && run.owner !== this.#owner && !live.has(run.owner);
+      // One of this process's runs that nothing executes (its outcome was lost) past its deadline.
+      const lost = run.owner === this.#owner && !this.#executions.has(run.runId) &&
+        this.#options.clock() > run.deadlineAt + LOST_RUN_GRACE_MS;
+      if (!orphaned && !lost) continue;
+      this.#options.logger.warn("Recording an abandoned run", {
         task_id: state.id,
         run_id: run.runId,
       });
       const outcome = await this.#command(state.id, (now) => ({
         type: "AbandonRun",
         runId: run.runId,
-        reason: "abandoned: the process running it stopped before it finished",
+        attempt: run.attempt,
+        reason: orphaned
+          ? "abandoned: the process running it stopped before it finished"
+          : "abandoned: nothing was executing it past its deadline",
         retry: true,
         now,
         env,
@@ -751,6 +824,14 @@ export class Scheduler {
     this.#following = following;
     this.#track(following);
   }
+}
+
+function shuttingDown(): DomainError {
+  return new DomainError(
+    "conflict",
+    "The scheduler is shutting down: no new runs start",
+    "task_id",
+  );
 }
 
 /** True when the event ends the run (for good: a failure with a retry does not). */

@@ -121,6 +121,7 @@ Deno.test("overlap queue buffers one occurrence, coalesces the next, starts it w
   const first = state.activeRuns[0].runId;
   [state, produced] = apply(state, {
     type: "FinishRun",
+    attempt: null,
     runId: first,
     outcome: { ok: true, result: 1 },
     now: T0 + 3500,
@@ -155,6 +156,7 @@ Deno.test("a failed attempt waits out an exponential backoff, then the next atte
     let produced: TaskEvent[];
     [state, produced] = apply(state, {
       type: "FinishRun",
+      attempt: null,
       runId,
       outcome: { ok: false, error: "HTTP 500", timedOut: false },
       now,
@@ -173,6 +175,7 @@ Deno.test("a failed attempt waits out an exponential backoff, then the next atte
   assertEquals(
     events(state, {
       type: "FinishRun",
+      attempt: null,
       runId,
       outcome: { ok: true, result: null },
       now: T0 + 1200,
@@ -197,6 +200,7 @@ Deno.test("a timed-out attempt is a failure the retry policy applies to", () => 
   let produced: TaskEvent[];
   [state, produced] = apply(state, {
     type: "FinishRun",
+    attempt: null,
     runId: state.activeRuns[0].runId,
     outcome: { ok: false, error: "timed out", timedOut: true },
     now: T0 + 3 * SECOND,
@@ -212,6 +216,7 @@ Deno.test("an abandoned run is a failed attempt (retried) or, at shutdown, cance
   const runId = running.activeRuns[0].runId;
   const [retried, a] = apply(running, {
     type: "AbandonRun",
+    attempt: 1,
     runId,
     reason: "abandoned",
     retry: true,
@@ -222,6 +227,7 @@ Deno.test("an abandoned run is a failed attempt (retried) or, at shutdown, cance
   assertEquals(retried.activeRuns[0].retryAt, T0 + 3 * SECOND);
   const [, b] = apply(running, {
     type: "AbandonRun",
+    attempt: 1,
     runId,
     reason: "shutdown",
     retry: false,
@@ -427,6 +433,7 @@ Deno.test("property: any sequence of runtime commands claims each occurrence at 
               now += 10;
               command = {
                 type: "FinishRun",
+                attempt: null,
                 runId: run.runId,
                 outcome: step.ok ? { ok: true, result: null } : {
                   ok: false,
@@ -493,4 +500,104 @@ Deno.test("property: any sequence of runtime commands claims each occurrence at 
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("deleting a task cancels its runs in flight and waiting", () => {
+  let state = task({ executor: HTTP, overlapPolicy: "queue" });
+  [state] = fire(state, T0 + SECOND);
+  [state] = fire(state, T0 + 2 * SECOND);
+  const [deleted, produced] = apply(state, { type: "DeleteTask", now: T0 + 2500 });
+  assertEquals(types(produced), ["RunCancelled", "RunCancelled", "TaskDeleted"]);
+  assertEquals([deleted.activeRuns, deleted.waiting, deleted.deletedAt], [[], [], T0 + 2500]);
+});
+
+Deno.test("a manual run never takes the key of an occurrence of the schedule", () => {
+  const state = task({ executor: HTTP });
+  const [, produced] = apply(state, {
+    type: "TriggerRun",
+    trigger: "manual",
+    now: T0 + 3 * SECOND,
+    env: env(),
+  });
+  assert(produced[0].type === "RunStarted");
+  assertEquals(produced[0].data.scheduledFor, T0 + 3 * SECOND + 1);
+});
+
+Deno.test("an occurrence whose key is already taken is passed as coalesced", () => {
+  const [state, produced] = apply(task(), {
+    type: "PassOccurrence",
+    scheduledFor: T0 + SECOND,
+    reason: "taken",
+    now: T0 + SECOND,
+  });
+  assertEquals(types(produced), ["OccurrenceDecided", "NextRunComputed"]);
+  assertEquals([state.nextRunAt, state.lastScheduledFor], [T0 + 2 * SECOND, T0 + SECOND]);
+});
+
+Deno.test("max_runs counts manual runs: a due occurrence past it completes the schedule", () => {
+  let state = task({}, { maxRuns: 1 });
+  [state] = apply(state, { type: "TriggerRun", trigger: "manual", now: T0 + 10, env: env() });
+  const [done, produced] = fire(state, T0 + SECOND);
+  assertEquals(types(produced), ["ScheduleCompleted"]);
+  assertEquals([done.runCount, done.nextRunAt], [1, null]);
+});
+
+Deno.test("a skipped next occurrence stays skipped when the schedule is disabled and enabled", () => {
+  let state = task();
+  [state] = apply(state, { type: "ExcludeOccurrence", scheduledFor: T0 + SECOND, now: T0 + 10 });
+  const update = (enabled: boolean, now: number): TaskCommand => ({
+    type: "UpdateTask",
+    settings: {},
+    schedule: { enabled },
+    expectedVersion: null,
+    now,
+  });
+  [state] = apply(state, update(false, T0 + 20));
+  [state] = apply(state, update(true, T0 + 30));
+  assert(state.nextRunAt! > T0 + SECOND, `next run ${state.nextRunAt! - T0}`);
+});
+
+Deno.test("a late or duplicate report about another attempt changes nothing", () => {
+  const retry = { maxAttempts: 3, backoffMs: 100, backoffFactor: 1, maxBackoffMs: 100 };
+  let [state] = fire(task({ executor: HTTP, retry }), T0 + SECOND);
+  const runId = state.activeRuns[0].runId;
+  const abandon = (attempt: number): TaskCommand => ({
+    type: "AbandonRun",
+    runId,
+    attempt,
+    reason: "abandoned",
+    retry: true,
+    now: T0 + 1500,
+    env: env(),
+  });
+  assertEquals(events(state, abandon(2)), []);
+  [state] = apply(state, abandon(1));
+  // A second sweep that lost the race finds the run waiting for its retry: not cancelled.
+  assertEquals(events(state, abandon(1)), []);
+  [state] = apply(state, { type: "RetryRun", runId, now: T0 + 1600, env: env() });
+  assertEquals(
+    events(state, {
+      type: "FinishRun",
+      runId,
+      attempt: 1,
+      outcome: { ok: true, result: null },
+      now: T0 + 1700,
+      env: env(),
+    }),
+    [],
+  );
+});
+
+Deno.test("changing the schedule while its occurrence is due records it as missed", () => {
+  const state = task({ jitterMs: 600_000 });
+  const produced = events(state, {
+    type: "UpdateTask",
+    settings: {},
+    schedule: { maxRuns: 10 },
+    expectedVersion: null,
+    now: T0 + 1500,
+  });
+  const missed = produced.find((event) => event.type === "OccurrenceDecided");
+  assert(missed?.type === "OccurrenceDecided");
+  assertEquals([missed.data.decision, missed.data.scheduledFor], ["missed", T0 + SECOND]);
 });

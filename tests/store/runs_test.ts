@@ -75,6 +75,7 @@ storeTest("a run waiting out its retry backoff is neither leased nor timed out",
   assertEquals((await store.overdueQueueRuns(T0 + 60_000 + 3_600_001)).length, 1);
   await apply(store, running, {
     type: "FinishRun",
+    attempt: null,
     runId: "r-run",
     outcome: { ok: false, error: "boom", timedOut: false },
     now: Date.now(),
