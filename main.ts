@@ -62,6 +62,12 @@ async function main(): Promise<number> {
       allowCommand: config.allowCommand,
     },
     scheduler,
+    webhook: {
+      secret: config.webhookSecret?.reveal() ?? null,
+      jwtSecret: config.jwtSecret?.reveal() ?? null,
+      allowedIps: config.webhookAllowedIps,
+      rateLimit: config.webhookRateLimit,
+    },
   });
   let server: Deno.HttpServer;
   try {

@@ -6,6 +6,7 @@ import { failure, INTERNAL_ERROR, INVALID_REQUEST, MethodRegistry } from "./json
 import type { Scheduler } from "../runtime/firing.ts";
 import { registerRuntimeMethods } from "./methods/runtime.ts";
 import { registerScheduleMethods } from "./methods/schedules.ts";
+import { addWebhookRoute, type WebhookOptions } from "./webhook.ts";
 import { registerTaskMethods, type TaskMethodDeps } from "./methods/tasks.ts";
 
 /** The largest request body accepted, in bytes (1 MiB). */
@@ -23,6 +24,8 @@ export interface AppDeps {
   tasks?: TaskMethodDeps;
   /** The scheduler: manual runs, workers, lifecycle. */
   scheduler?: Scheduler;
+  /** The webhook route's secrets and limits (served with a scheduler). */
+  webhook?: Omit<WebhookOptions, "scheduler">;
 }
 
 /** The Hono application: every route of the service. */
@@ -71,6 +74,10 @@ export function createApp(deps: AppDeps): Hono {
       c.header("Allow", "POST");
       return notFoundOrNotAllowed(c, 405);
     });
+  }
+
+  if (deps.scheduler !== undefined && deps.webhook !== undefined) {
+    addWebhookRoute(app, { ...deps.webhook, scheduler: deps.scheduler });
   }
 
   app.notFound((c) => notFoundOrNotAllowed(c, 404));

@@ -383,7 +383,8 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
   });
 }
 
-function runWire(run: RunRecord): z.input<typeof RunResult> {
+/** A run on the wire. */
+export function runWire(run: RunRecord): z.input<typeof RunResult> {
   return {
     run_id: run.runId,
     task_id: run.taskId,

@@ -1,0 +1,187 @@
+import { SignJWT } from "jose";
+import { assert, assertEquals, rpc, type Service, startService } from "../_helpers.ts";
+
+const SECRET = "webhook-secret-for-tests";
+const JWT_SECRET = "a-jwt-secret-of-at-least-32-characters!!";
+
+async function sign(body: string, timestamp: number, secret = SECRET): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    key,
+    new TextEncoder().encode(`${timestamp}.${body}`),
+  );
+  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+async function signedHeaders(
+  body: string,
+  options: { timestamp?: number; secret?: string } = {},
+): Promise<Record<string, string>> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  return {
+    "X-Webhook-Timestamp": String(timestamp),
+    "X-Webhook-Signature": await sign(body, timestamp, options.secret),
+  };
+}
+
+async function hook(
+  service: Service,
+  taskId: string,
+  options: { body?: string; headers?: Record<string, string>; query?: string } = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${service.url}/webhook/trigger/${taskId}${options.query ?? ""}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...options.headers },
+    body: options.body ?? "{}",
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+async function createTask(service: Service, id: string): Promise<void> {
+  const reply = await rpc(service.url, {
+    method: "tasks.create",
+    id: 1,
+    params: { id, name: id, inputs: { from: "webhook" } },
+  });
+  assert((reply.body as { result?: unknown }).result !== undefined, JSON.stringify(reply.body));
+}
+
+async function runsOf(service: Service, taskId: string): Promise<{ trigger: string }[]> {
+  const reply = await rpc(service.url, {
+    method: "tasks.runs",
+    id: 1,
+    params: { task_id: taskId },
+  });
+  return (reply.body as { result: { runs: { trigger: string }[] } }).result.runs;
+}
+
+Deno.test("webhooks start a run only when signed, fresh and not replayed, or with a valid JWT", async (t) => {
+  const service = await startService({
+    CHRONOLOG_WEBHOOK_SECRET: SECRET,
+    CHRONOLOG_JWT_SECRET: JWT_SECRET,
+  });
+  try {
+    await createTask(service, "hooked");
+
+    await t.step(
+      "unsigned, wrongly signed or stale requests get 401 and start nothing",
+      async () => {
+        const body = '{"reason":"deploy"}';
+        const refused = [
+          await hook(service, "hooked", { body }),
+          await hook(service, "hooked", {
+            body,
+            headers: await signedHeaders(body, { secret: "another secret" }),
+          }),
+          await hook(service, "hooked", {
+            body: '{"reason":"tampered"}',
+            headers: await signedHeaders(body),
+          }),
+          await hook(service, "hooked", {
+            body,
+            headers: await signedHeaders(body, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+          }),
+          await hook(service, "hooked", {
+            body,
+            headers: { Authorization: "Bearer not.a.token" },
+          }),
+        ];
+        assertEquals(refused.map((reply) => reply.status), [401, 401, 401, 401, 401]);
+        for (const reply of refused) {
+          assertEquals((reply.body.error as { code: string }).code, "unauthorized");
+        }
+        assertEquals(await runsOf(service, "hooked"), []);
+      },
+    );
+
+    await t.step("a signed request starts a run (202) and its replay is refused", async () => {
+      const body = '{"reason":"deploy"}';
+      const headers = await signedHeaders(body);
+      const accepted = await hook(service, "hooked", { body, headers });
+      assertEquals(accepted.status, 202);
+      assert(typeof accepted.body.run_id === "string");
+      const replayed = await hook(service, "hooked", { body, headers });
+      assertEquals(replayed.status, 401);
+      const runs = await runsOf(service, "hooked");
+      assertEquals(runs.map((run) => run.trigger), ["webhook"]);
+    });
+
+    await t.step("async=false waits for the run and returns its result", async () => {
+      const body = "{}";
+      const reply = await hook(service, "hooked", {
+        body,
+        headers: await signedHeaders(body),
+        query: "?async=false",
+      });
+      assertEquals([reply.status, reply.body.finished], [200, true]);
+      const run = reply.body.run as { status: string; result: unknown };
+      assertEquals([run.status, run.result], ["succeeded", { from: "webhook" }]);
+    });
+
+    await t.step("a valid JWT is accepted without a signature", async () => {
+      const token = await new SignJWT({ roles: ["admin"] }).setProtectedHeader({ alg: "HS256" })
+        .setSubject("alice").setIssuedAt().setExpirationTime("5m")
+        .sign(new TextEncoder().encode(JWT_SECRET));
+      const reply = await hook(service, "hooked", {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      assertEquals(reply.status, 202);
+    });
+
+    await t.step("an unknown task is 404 once the request is authenticated", async () => {
+      // Another body than the earlier steps': the same signed request would be a replay.
+      const body = '{"probe":1}';
+      const reply = await hook(service, "nope", { body, headers: await signedHeaders(body) });
+      assertEquals([reply.status, (reply.body.error as { code: string }).code], [404, "not_found"]);
+    });
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("webhooks apply the IP allow-list and the per-address rate limit", async (t) => {
+  const outside = await startService({
+    CHRONOLOG_WEBHOOK_SECRET: SECRET,
+    CHRONOLOG_WEBHOOK_ALLOWED_IPS: "10.0.0.0/8,2001:db8::/32",
+  });
+  try {
+    await createTask(outside, "guarded");
+    await t.step("an address outside the list gets 403 and starts nothing", async () => {
+      const reply = await hook(outside, "guarded", { headers: await signedHeaders("{}") });
+      assertEquals(reply.status, 403);
+      assertEquals(await runsOf(outside, "guarded"), []);
+    });
+  } finally {
+    await outside.stop();
+  }
+  const limited = await startService({
+    CHRONOLOG_WEBHOOK_SECRET: SECRET,
+    CHRONOLOG_WEBHOOK_ALLOWED_IPS: "127.0.0.0/8,::1/128",
+    CHRONOLOG_WEBHOOK_RATE_LIMIT: "2",
+  });
+  try {
+    await createTask(limited, "busy");
+    await t.step("the third request in a minute gets 429 with Retry-After", async () => {
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 3; i++) {
+        const body = `{"n":${i}}`;
+        const reply = await hook(limited, "busy", { body, headers: await signedHeaders(body) });
+        statuses.push(reply.status);
+        retryAfter = reply.headers.get("retry-after");
+      }
+      assertEquals(statuses, [202, 202, 429]);
+      assert(retryAfter !== null && Number(retryAfter) >= 1 && Number(retryAfter) <= 60);
+      assertEquals((await runsOf(limited, "busy")).length, 2);
+    });
+  } finally {
+    await limited.stop();
+  }
+});
