@@ -108,7 +108,15 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
         return "The bearer token is not valid";
       }
     }
-    if (options.verify !== undefined && await options.verify(request.clone())) return null;
+    if (options.verify !== undefined) {
+      // The body was read already: the hook gets a request of its own over the same bytes.
+      const copy = new Request(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: body.length === 0 ? null : body.slice(),
+      });
+      if (await options.verify(copy)) return null;
+    }
     const timestamp = request.headers.get("x-webhook-timestamp");
     const signature = request.headers.get("x-webhook-signature");
     if (hmacKey === null || timestamp === null || signature === null) {

@@ -1,4 +1,10 @@
 import { SignJWT } from "jose";
+import { createApp } from "../../src/http/app.ts";
+import { createLogger } from "../../src/log.ts";
+import { TaskActors } from "../../src/runtime/actors.ts";
+import { Scheduler } from "../../src/runtime/firing.ts";
+import { TaskService } from "../../src/runtime/tasks.ts";
+import { openStore } from "../../src/store/mod.ts";
 import { assert, assertEquals, rpc, type Service, startService } from "../_helpers.ts";
 
 const SECRET = "webhook-secret-for-tests";
@@ -183,5 +189,57 @@ Deno.test("webhooks apply the IP allow-list and the per-address rate limit", asy
     });
   } finally {
     await limited.stop();
+  }
+});
+
+Deno.test("a verify hook registered by an embedding program accepts what it approves", async () => {
+  const store = await openStore({ dataDir: null });
+  const actors = new TaskActors(store);
+  await actors.load();
+  const tasks = new TaskService(store, actors);
+  const scheduler = new Scheduler(store, actors, {
+    logger: createLogger("error"),
+    maxConcurrent: 2,
+    signingSecret: null,
+    allowCommand: false,
+  });
+  await scheduler.start();
+  const seen: string[] = [];
+  const app = createApp({
+    version: "test",
+    logger: createLogger("error"),
+    tasks: { tasks, defaultTimeoutS: 60, allowCommand: false },
+    scheduler,
+    webhook: {
+      secret: null,
+      jwtSecret: null,
+      allowedIps: [],
+      rateLimit: 100,
+      async verify(request) {
+        const body = await request.text();
+        seen.push(body);
+        return request.headers.get("x-partner-key") === "k-123" && body.includes("deploy");
+      },
+    },
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const service = { url: `http://127.0.0.1:${server.addr.port}` } as Service;
+  try {
+    await createTask(service, "embedded");
+    const refused = await hook(service, "embedded", {
+      body: '{"reason":"deploy"}',
+      headers: { "X-Partner-Key": "wrong" },
+    });
+    const accepted = await hook(service, "embedded", {
+      body: '{"reason":"deploy"}',
+      headers: { "X-Partner-Key": "k-123" },
+    });
+    assertEquals([refused.status, accepted.status], [401, 202]);
+    assertEquals(seen, ['{"reason":"deploy"}', '{"reason":"deploy"}']);
+    assertEquals((await runsOf(service, "embedded")).length, 1);
+  } finally {
+    await server.shutdown();
+    await scheduler.stop(1000);
+    await store.close();
   }
 });
