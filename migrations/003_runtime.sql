@@ -21,5 +21,5 @@ create index runs_open on runs (capability, scheduled_for) where status in ('pen
 -- set inside one append): give them the runtime's fields, empty.
 update tasks
    set state = ((state::jsonb - 'activeRun')
-     || '{"activeRuns": [], "waiting": [], "excluded": [], "extras": []}'::jsonb)::json
+     || '{"activeRuns": [], "waiting": [], "excluded": [], "extras": [], "lastManualAt": null}'::jsonb)::json
  where (state::jsonb) ? 'activeRun';

@@ -134,6 +134,8 @@ export interface TaskState extends TaskSettings {
   lastRunAt: number | null;
   /** The latest occurrence that ran or was skipped: no next run is ever at or before it. */
   lastScheduledFor: number | null;
+  /** The latest instant a manual or webhook run was recorded at (each takes its own). */
+  lastManualAt: number | null;
   runCount: number;
   failedRuns: number;
   /** Runs started and not yet ended (several only with overlap_policy allow). */
@@ -597,7 +599,13 @@ function occurred(state: TaskState, scheduledFor: number, trigger: RunTrigger): 
     ? state.extras.filter((at) => at !== scheduledFor)
     : state.extras;
   // Manual runs are not occurrences of the schedule: they leave its position alone.
-  if (trigger !== "schedule" && trigger !== "catchup") return { ...state, extras };
+  if (trigger !== "schedule" && trigger !== "catchup") {
+    return {
+      ...state,
+      extras,
+      lastManualAt: Math.max(state.lastManualAt ?? -Infinity, scheduledFor),
+    };
+  }
   return {
     ...state,
     extras,
@@ -646,6 +654,7 @@ function created(at: number, data: TaskEventData["TaskCreated"]): TaskState {
     nextRunAt: data.nextRunAt,
     lastRunAt: null,
     lastScheduledFor: null,
+    lastManualAt: null,
     runCount: 0,
     failedRuns: 0,
     activeRuns: [],
@@ -1339,16 +1348,20 @@ function decideTrigger(
 }
 
 /**
- * The instant a manual run is recorded at: now, moved on by a millisecond while that is an
- * occurrence of the schedule, whose (task_id, scheduled_for) key the schedule's run will need.
+ * The instant a manual run is recorded at: now, moved on by a millisecond while that key is taken
+ * (an earlier manual run, a run in flight or waiting) or is an occurrence of the schedule, whose
+ * (task_id, scheduled_for) key the schedule's run will need.
  */
 function manualInstant(state: TaskState, now: number): number {
+  // Two manual runs in one millisecond would share a key: each takes the next free one.
+  let at = Math.max(now, (state.lastManualAt ?? -Infinity) + 1);
+  const taken = new Set([...state.activeRuns, ...state.waiting].map((run) => run.scheduledFor));
   const fields = state.schedule;
-  if (fields === null) return now;
-  const schedule = compileSchedule(fields, state.anchor);
-  if (isDomainError(schedule)) return now;
-  let at = now;
-  while (at === state.nextRunAt || nominalAfter(schedule, at - 1)?.at === at) at++;
+  const schedule = fields === null ? null : compileSchedule(fields, state.anchor);
+  const nominal = (instant: number) =>
+    schedule !== null && !isDomainError(schedule) &&
+    nominalAfter(schedule, instant - 1)?.at === instant;
+  while (at === state.nextRunAt || taken.has(at) || nominal(at)) at++;
   return at;
 }
 

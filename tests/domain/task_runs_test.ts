@@ -498,7 +498,28 @@ Deno.test("property: any sequence of runtime commands claims each occurrence at 
         assertEquals(JSON.parse(JSON.stringify(state)), state);
       },
     ),
-    { numRuns: 300 },
+    {
+      numRuns: 300,
+      // Found by this property: a manual run on an occurrence's instant, two in one millisecond.
+      examples: [
+        ["skip", "latest", false, [
+          { kind: "fire", late: 2998 },
+          { kind: "trigger" },
+          { kind: "trigger" },
+          { kind: "fire", late: 0 },
+          { kind: "fire", late: 0 },
+          { kind: "fire", late: 0 },
+        ]],
+        ["skip", "latest", false, [
+          { kind: "trigger" },
+          { kind: "catchup", gap: 8014 },
+          { kind: "catchup", gap: 2206 },
+          { kind: "catchup", gap: 5778 },
+          { kind: "trigger" },
+          { kind: "trigger" },
+        ]],
+      ],
+    },
   );
 });
 
