@@ -1,4 +1,5 @@
 /** The one fixture module: the real service in a subprocess, and ways to talk to it. */
+import type { RunContext } from "../src/runtime/executors/mod.ts";
 import manifest from "../deno.json" with { type: "json" };
 import type { LogFields, Logger } from "../src/log.ts";
 import assertModule from "node:assert/strict";
@@ -446,5 +447,18 @@ export function decideAppend(
     events,
     metadata,
     state: next,
+  };
+}
+
+/** An executor's view of run 42 (attempt 2) of task 7, due 2026-11-22T09:00Z; overrides win. */
+export function runContext(overrides: Partial<RunContext> = {}): RunContext {
+  return {
+    taskId: "task-7",
+    runId: "run-42",
+    scheduledFor: Date.UTC(2026, 10, 22, 9, 0, 0),
+    attempt: 2,
+    inputs: { report: "daily", rows: [1, 2, 3] },
+    signal: new AbortController().signal,
+    ...overrides,
   };
 }

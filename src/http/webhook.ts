@@ -12,7 +12,7 @@ import { jwtVerify } from "jose";
 import { isDomainError } from "../domain/errors.ts";
 import type { Scheduler } from "../runtime/firing.ts";
 import { bodyLimit } from "hono/body-limit";
-import { runWire } from "./methods/runtime.ts";
+import { triggerWire } from "./methods/runtime.ts";
 
 /** How far a signed request's timestamp may be from now (SPEC §5). */
 export const SIGNATURE_TOLERANCE_S = 300;
@@ -84,13 +84,7 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
       const status = triggered.code === "not_found" ? 404 : 409;
       return problem(c, status, triggered.code, triggered.message);
     }
-    const reply = {
-      run_id: triggered.runId,
-      status: triggered.run?.status ?? null,
-      finished: triggered.finished,
-      run: triggered.run === null ? null : runWire(triggered.run),
-    };
-    return c.json(reply, wait ? 200 : 202);
+    return c.json(triggerWire(triggered), wait ? 200 : 202);
   });
 
   /** Null when a method of the chain accepts the request, else why it was refused. */

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { DomainError, isDomainError } from "../../domain/errors.ts";
 import type { JsonValue } from "../../domain/task.ts";
-import type { Scheduler, SchedulerStatus } from "../../runtime/firing.ts";
+import type { Scheduler, SchedulerStatus, TriggeredRun } from "../../runtime/firing.ts";
 import type { OccurrenceRecord, TaskService } from "../../runtime/tasks.ts";
 import type { RunRecord } from "../../store/event_store.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
@@ -167,13 +167,7 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
         waitMs: params.wait ? params.wait_timeout_s * 1000 : 0,
         metadata: metadata(ctx, "tasks.trigger"),
       });
-      if (isDomainError(triggered)) return triggered;
-      return {
-        run_id: triggered.runId,
-        status: triggered.run?.status ?? null,
-        finished: triggered.finished,
-        run: triggered.run === null ? null : runWire(triggered.run),
-      };
+      return isDomainError(triggered) ? triggered : triggerWire(triggered);
     },
   });
 
@@ -188,13 +182,7 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
         waitMs: params.async_execution ? 0 : MAX_WAIT_S * 1000,
         metadata: metadata(ctx, "tasks.webhook.trigger"),
       });
-      if (isDomainError(triggered)) return triggered;
-      return {
-        run_id: triggered.runId,
-        status: triggered.run?.status ?? null,
-        finished: triggered.finished,
-        run: triggered.run === null ? null : runWire(triggered.run),
-      };
+      return isDomainError(triggered) ? triggered : triggerWire(triggered);
     },
   });
 
@@ -381,6 +369,16 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
       return statusWire(scheduler.status());
     },
   });
+}
+
+/** What a trigger started, on the wire (JSON-RPC and the webhook route). */
+export function triggerWire(triggered: TriggeredRun): z.input<typeof TriggerResult> {
+  return {
+    run_id: triggered.runId,
+    status: triggered.run?.status ?? null,
+    finished: triggered.finished,
+    run: triggered.run === null ? null : runWire(triggered.run),
+  };
 }
 
 /** A run on the wire. */

@@ -3,26 +3,13 @@
  * stdin and environment, stdout as the result, exit codes and stderr, the 64 KiB cap with the
  * pipes drained, SIGKILL on timeout and abort, the operator switch and a missing binary.
  */
-import { assert, assertEquals } from "../../_helpers.ts";
+import { assert, assertEquals, runContext } from "../../_helpers.ts";
 import { runCommand } from "../../../src/runtime/executors/command.ts";
-import { MAX_RESULT_BYTES, type RunContext } from "../../../src/runtime/executors/mod.ts";
+import { MAX_RESULT_BYTES } from "../../../src/runtime/executors/mod.ts";
 import type { Executor } from "../../../src/domain/task.ts";
 
-const SCHEDULED_FOR = Date.UTC(2026, 10, 22, 9, 0, 0);
 const OPTIONS = { allowed: true, timeoutS: 30 };
 const MIB = 1024 * 1024;
-
-function runContext(overrides: Partial<RunContext> = {}): RunContext {
-  return {
-    taskId: "task-7",
-    runId: "run-42",
-    scheduledFor: SCHEDULED_FOR,
-    attempt: 2,
-    inputs: { report: "daily", rows: [1, 2, 3] },
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
 
 /** A child process running `script` in this Deno binary: argv, no shell. */
 function denoEval(script: string): Extract<Executor, { type: "command" }> {

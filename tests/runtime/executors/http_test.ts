@@ -4,12 +4,11 @@
  * aborts and a refused connection.
  */
 import { Hono } from "hono";
-import { assert, assertEquals, freePort } from "../../_helpers.ts";
+import { assert, assertEquals, freePort, runContext } from "../../_helpers.ts";
 import { runHttp } from "../../../src/runtime/executors/http.ts";
-import { MAX_RESULT_BYTES, type RunContext } from "../../../src/runtime/executors/mod.ts";
+import { MAX_RESULT_BYTES } from "../../../src/runtime/executors/mod.ts";
 import type { Executor } from "../../../src/domain/task.ts";
 
-const SCHEDULED_FOR = Date.UTC(2026, 10, 22, 9, 0, 0);
 const SECRET = "whsec-test-secret";
 const MIB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -52,18 +51,6 @@ class Target implements AsyncDisposable {
     this.#closing.abort();
     await this.#server.shutdown();
   }
-}
-
-function runContext(overrides: Partial<RunContext> = {}): RunContext {
-  return {
-    taskId: "task-7",
-    runId: "run-42",
-    scheduledFor: SCHEDULED_FOR,
-    attempt: 2,
-    inputs: { report: "daily", rows: [1, 2, 3] },
-    signal: new AbortController().signal,
-    ...overrides,
-  };
 }
 
 function httpExecutor(
