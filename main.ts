@@ -1,6 +1,7 @@
 import manifest from "./deno.json" with { type: "json" };
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { createApp } from "./src/http/app.ts";
+import { Metrics } from "./src/http/metrics.ts";
 import { createLogger, describeError } from "./src/log.ts";
 import { TaskActors } from "./src/runtime/actors.ts";
 import { Scheduler } from "./src/runtime/firing.ts";
@@ -44,12 +45,15 @@ async function main(): Promise<number> {
     } ms`,
   );
   const tasks = new TaskService(store, actors);
+  const metrics = new Metrics({ actors, store });
   const scheduler = new Scheduler(store, actors, {
     logger,
+    observer: metrics.firing,
     maxConcurrent: config.maxConcurrent,
     signingSecret: config.webhookSecret?.reveal() ?? null,
     allowCommand: config.allowCommand,
   });
+  metrics.watch(scheduler);
   await scheduler.start();
   logger.info(`Scheduler running: ${scheduler.status().timersArmed} tasks armed`);
 
@@ -62,9 +66,11 @@ async function main(): Promise<number> {
       allowCommand: config.allowCommand,
     },
     scheduler,
+    store,
+    metrics,
+    jwtSecret: config.jwtSecret?.reveal() ?? null,
     webhook: {
       secret: config.webhookSecret?.reveal() ?? null,
-      jwtSecret: config.jwtSecret?.reveal() ?? null,
       allowedIps: config.webhookAllowedIps,
       rateLimit: config.webhookRateLimit,
     },

@@ -15,6 +15,7 @@ import {
   type TaskState,
 } from "../src/domain/task.ts";
 import postgres from "postgres";
+import { SignJWT } from "jose";
 import {
   nextOccurrences,
   parseSchedule,
@@ -146,8 +147,15 @@ export async function runMain(env: Record<string, string>): Promise<Finished> {
   return { code: status.code, stdout, stderr };
 }
 
-/** POSTs a JSON-RPC call (or a batch, given an array) to /rpc and returns the parsed reply. */
-export async function rpc(url: string, call: RpcCall | RpcCall[]): Promise<JsonReply> {
+/**
+ * POSTs a JSON-RPC call (or a batch, given an array) to /rpc and returns the parsed reply;
+ * with `token`, as the bearer of that JWT.
+ */
+export async function rpc(
+  url: string,
+  call: RpcCall | RpcCall[],
+  token?: string,
+): Promise<JsonReply> {
   const calls = Array.isArray(call) ? call : [call];
   const requests = calls.map(({ method, params, id }) => ({
     jsonrpc: "2.0",
@@ -155,17 +163,38 @@ export async function rpc(url: string, call: RpcCall | RpcCall[]): Promise<JsonR
     ...(params === undefined ? {} : { params }),
     ...(id === undefined ? {} : { id }),
   }));
-  return await postJson(`${url}/rpc`, JSON.stringify(Array.isArray(call) ? requests : requests[0]));
+  return await postJson(
+    `${url}/rpc`,
+    JSON.stringify(Array.isArray(call) ? requests : requests[0]),
+    token,
+  );
 }
 
-/** POSTs a raw body as application/json and returns the reply with its body parsed. */
-export async function postJson(url: string, body: BodyInit): Promise<JsonReply> {
+/** POSTs a raw body as application/json (with a bearer `token`) and parses the reply. */
+export async function postJson(url: string, body: BodyInit, token?: string): Promise<JsonReply> {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     body,
   });
   return await readJson(response);
+}
+
+/** An HS256 JWT for `sub` signed with `secret`, valid for an hour unless `expiresAt` says. */
+export async function signToken(
+  secret: string,
+  sub: string | null,
+  options: { roles?: string[]; expiresAt?: number } = {},
+): Promise<string> {
+  const jwt = new SignJWT(options.roles === undefined ? {} : { roles: options.roles })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt()
+    .setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600);
+  if (sub !== null) jwt.setSubject(sub);
+  return await jwt.sign(new TextEncoder().encode(secret));
 }
 
 /** Reads a response whose body is JSON or empty; a non-JSON body fails with the text. */

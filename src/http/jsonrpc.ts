@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type DomainError, isDomainError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
+import type { Caller } from "./auth.ts";
 import { DOMAIN_ERROR_MAPPINGS } from "./errors.ts";
 
 /** The body is not valid JSON. */
@@ -50,10 +51,12 @@ export type JsonRpcResponse = JsonRpcSuccess | JsonRpcFailure;
 /** What one POST gets back: a response, a batch of them, or null when only notifications came. */
 export type JsonRpcReply = JsonRpcResponse | JsonRpcResponse[] | null;
 
-/** What a handler knows about the call besides its params; later issues add the caller. */
+/** What a handler knows about the call besides its params. */
 export interface RpcContext {
   /** When the request arrived, epoch milliseconds: the "now" of every call in it. */
   readonly receivedAt: number;
+  /** Who is calling (auth.ts); every task the call names has passed the registry's check. */
+  readonly caller: Caller;
   /** The id of the call being answered (null for notifications): kept in the audit log. */
   readonly callId?: JsonRpcId;
 }
@@ -71,6 +74,8 @@ export interface RpcMethod<P extends ParamsSchema = ParamsSchema, R extends z.Zo
   readonly params: P;
   /** What the handler returns; the reply is parsed through it, so it is also an allow-list. */
   readonly result: R;
+  /** Only admins may call it (e.g. pausing the scheduler of every user). */
+  readonly adminOnly?: boolean;
   /** Runs the call; a DomainError, returned or thrown, becomes a JSON-RPC error. */
   handler(
     params: z.output<P>,
@@ -84,7 +89,19 @@ export interface MethodRegistryOptions {
   version: string;
   /** Where handler failures are logged; the caller only sees "Internal error". */
   logger: Logger;
+  /** The access check run on valid params before every handler; an error refuses the call. */
+  authorize?: Authorize;
 }
+
+/** An access check: null lets the call through. */
+export type Authorize = (
+  method: RpcMethod,
+  params: Record<string, unknown>,
+  caller: Caller,
+) => Promise<DomainError | null> | DomainError | null;
+
+/** What one call came to: its result, or the JSON-RPC error. */
+export type CallOutcome = { result: unknown } | { error: JsonRpcError };
 
 const JsonSchema = z.record(z.string(), z.unknown());
 
@@ -104,8 +121,6 @@ const OpenRpcDocumentSchema = z.object({
 export type OpenRpcDocument = z.output<typeof OpenRpcDocumentSchema>;
 
 type OpenRpcMethod = OpenRpcDocument["methods"][number];
-
-type CallOutcome = { result: unknown } | { error: JsonRpcError };
 
 interface Call {
   id: JsonRpcId;
@@ -132,10 +147,12 @@ export class MethodRegistry {
   readonly #methods = new Map<string, RpcMethod>();
   readonly #version: string;
   readonly #logger: Logger;
+  readonly #authorize: Authorize | undefined;
 
   constructor(options: MethodRegistryOptions) {
     this.#version = options.version;
     this.#logger = options.logger;
+    this.#authorize = options.authorize;
     this.#add({
       name: "rpc.discover",
       summary: "Describes every method of this service as an OpenRPC document",
@@ -209,7 +226,7 @@ export class MethodRegistry {
   async #answer(entry: unknown, ctx: RpcContext): Promise<JsonRpcResponse | null> {
     const call = readCall(entry);
     if ("error" in call) return call;
-    const outcome = await this.#call(call, ctx);
+    const outcome = await this.call(call.method, call.params, { ...ctx, callId: call.id });
     // JSON-RPC 2.0 §4.1: a notification is never answered, not even with an error.
     if (call.isNotification) return null;
     return "error" in outcome
@@ -217,17 +234,21 @@ export class MethodRegistry {
       : { jsonrpc: "2.0", id: call.id, result: outcome.result };
   }
 
-  async #call(call: Call, ctx: RpcContext): Promise<CallOutcome> {
-    const method = this.#methods.get(call.method);
+  /**
+   * Calls one method with its params (REST routes come through here too, so a route and its
+   * method share validation, access checks and handler).
+   */
+  async call(name: string, rawParams: unknown, ctx: RpcContext): Promise<CallOutcome> {
+    const method = this.#methods.get(name);
     if (method === undefined) {
       return {
         error: {
           code: METHOD_NOT_FOUND,
-          message: `Method not found: ${JSON.stringify(call.method.slice(0, 100))}`,
+          message: `Method not found: ${JSON.stringify(name.slice(0, 100))}`,
         },
       };
     }
-    if (Array.isArray(call.params)) {
+    if (Array.isArray(rawParams)) {
       return {
         error: {
           code: INVALID_PARAMS,
@@ -236,11 +257,13 @@ export class MethodRegistry {
         },
       };
     }
-    const params = method.params.safeParse(call.params ?? {});
+    const params = method.params.safeParse(rawParams ?? {});
     if (!params.success) return { error: invalidParams(params.error.issues) };
     let value: unknown;
     try {
-      value = await method.handler(params.data, { ...ctx, callId: call.id });
+      const refused = await this.#authorize?.(method, params.data, ctx.caller);
+      if (refused) return { error: domainError(refused) };
+      value = await method.handler(params.data, ctx);
     } catch (error) {
       if (isDomainError(error)) return { error: domainError(error) };
       this.#logger.error(`JSON-RPC method ${method.name} failed`, { error });
@@ -305,7 +328,7 @@ function internalError(): JsonRpcError {
 function describeMethod(method: RpcMethod): OpenRpcMethod {
   // The params are described from their input side: a field with a default is optional there.
   const params = toJsonSchema(method.params, "input") as {
-    properties?: Record<string, Record<string, unknown>>;
+    properties?: Record<string, unknown>;
     required?: string[];
   };
   const required = new Set(params.required ?? []);
@@ -313,10 +336,12 @@ function describeMethod(method: RpcMethod): OpenRpcMethod {
     name: method.name,
     summary: method.summary,
     paramStructure: "by-name",
-    params: Object.entries(params.properties ?? {}).map(([name, schema]) => ({
+    // Each param gets a schema of its own, not its slice of the object's: a recursive field
+    // (z.json()) refers to "#/definitions/…", which must travel inside the param's schema.
+    params: Object.keys(params.properties ?? {}).map((name) => ({
       name,
       required: required.has(name),
-      schema,
+      schema: toJsonSchema(method.params.shape[name], "input"),
     })),
     result: { name: "result", schema: toJsonSchema(method.result, "output") },
   };

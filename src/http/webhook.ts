@@ -8,11 +8,13 @@
  */
 import type { Context, Hono } from "hono";
 import ipaddr from "ipaddr.js";
-import { jwtVerify } from "jose";
 import { isDomainError } from "../domain/errors.ts";
 import type { Scheduler } from "../runtime/firing.ts";
 import { bodyLimit } from "hono/body-limit";
+import { type Authenticator, type Caller, OPERATOR } from "./auth.ts";
 import { triggerWire } from "./methods/runtime.ts";
+import { BODY_TIMEOUT_MS, problem, readBody, tooSlow } from "./request.ts";
+import type { AppEnv } from "./rest.ts";
 
 /** How far a signed request's timestamp may be from now (SPEC §5). */
 export const SIGNATURE_TOLERANCE_S = 300;
@@ -29,8 +31,12 @@ export interface WebhookOptions {
   scheduler: Scheduler;
   /** HMAC secret (CHRONOLOG_WEBHOOK_SECRET); null: signatures are not accepted. */
   secret: string | null;
-  /** HS256 secret for JWTs (CHRONOLOG_JWT_SECRET); null: JWTs are not accepted. */
-  jwtSecret: string | null;
+  /** Verifies JWTs (CHRONOLOG_JWT_SECRET); without a secret, JWTs are not accepted here. */
+  authenticator: Authenticator;
+  /** Whether the caller may trigger the task: a user only their own (else 404). */
+  owns(caller: Caller, taskId: string): Promise<boolean>;
+  /** How long a client may take to send its body (default BODY_TIMEOUT_MS). */
+  bodyTimeoutMs?: number;
   /** CIDR ranges or addresses allowed to call; empty allows every address. */
   allowedIps: readonly string[];
   /** Requests per minute per client address. */
@@ -41,13 +47,13 @@ export interface WebhookOptions {
 }
 
 /** Adds the webhook route to the app. */
-export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
+export function addWebhookRoute(app: Hono<AppEnv>, options: WebhookOptions): void {
   const clock = options.clock ?? Date.now;
   const ranges = options.allowedIps.map(parseRange);
   const seen = new Map<string, number>();
   const windows = new Map<string, { start: number; count: number }>();
   const hmacKey = options.secret === null ? null : importHmacKey(options.secret);
-  const jwtKey = options.jwtSecret === null ? null : new TextEncoder().encode(options.jwtSecret);
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
 
   const limit = bodyLimit({
     maxSize: MAX_WEBHOOK_BODY,
@@ -56,9 +62,10 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
   });
   app.post("/webhook/trigger/:task_id", limit, async (c) => {
     const now = clock();
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    const authenticated = await authenticate(c.req.raw, body, now);
-    if (authenticated !== null) return problem(c, 401, "unauthorized", authenticated);
+    const body = await readBody(c, bodyTimeoutMs);
+    if (body === null) return tooSlow(c, bodyTimeoutMs);
+    const caller = await authenticate(c.req.raw, body, now);
+    if (typeof caller === "string") return problem(c, 401, "unauthorized", caller);
 
     const address = clientAddress(c);
     if (ranges.length > 0 && !ranges.some((range) => inRange(address, range))) {
@@ -70,12 +77,16 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
       return problem(c, 429, "rate_limited", "Too many webhook requests from this address");
     }
 
+    const taskId = c.req.param("task_id");
+    if (!await options.owns(caller, taskId)) {
+      return problem(c, 404, "not_found", "No such task", "task_id");
+    }
     const wait = c.req.query("async") === "false";
-    const triggered = await options.scheduler.trigger(c.req.param("task_id"), {
+    const triggered = await options.scheduler.trigger(taskId, {
       trigger: "webhook",
       waitMs: wait ? SYNC_WAIT_MS : 0,
       metadata: {
-        actor: "webhook",
+        actor: caller.user ?? "webhook",
         requestId: c.req.header("x-request-id") ?? null,
         causation: "webhook",
       },
@@ -87,20 +98,19 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
     return c.json(triggerWire(triggered), wait ? 200 : 202);
   });
 
-  /** Null when a method of the chain accepts the request, else why it was refused. */
+  /**
+   * The caller when a method of the chain accepts the request (a JWT's user; the operator for
+   * a verify hook or a signature, which prove the shared secret), else why it was refused.
+   */
   async function authenticate(
     request: Request,
     body: Uint8Array,
     now: number,
-  ): Promise<string | null> {
+  ): Promise<Caller | string> {
     const authorization = request.headers.get("authorization");
-    if (jwtKey !== null && authorization?.startsWith("Bearer ")) {
-      try {
-        await jwtVerify(authorization.slice(7), jwtKey, { algorithms: ["HS256"] });
-        return null;
-      } catch {
-        return "The bearer token is not valid";
-      }
+    if (options.authenticator.required && authorization?.startsWith("Bearer ")) {
+      const caller = await options.authenticator.authenticate(authorization);
+      return isDomainError(caller) ? caller.message : caller;
     }
     if (options.verify !== undefined) {
       // The body was read already: the hook gets a request of its own over the same bytes.
@@ -109,7 +119,7 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
         headers: request.headers,
         body: body.length === 0 ? null : body.slice(),
       });
-      if (await options.verify(copy)) return null;
+      if (await options.verify(copy)) return OPERATOR;
     }
     const timestamp = request.headers.get("x-webhook-timestamp");
     const signature = request.headers.get("x-webhook-signature");
@@ -132,7 +142,7 @@ export function addWebhookRoute(app: Hono, options: WebhookOptions): void {
     for (const [key, expires] of seen) if (expires < now) seen.delete(key);
     if (seen.has(signature)) return "The signed request was already received (replay)";
     seen.set(signature, now + 2 * SIGNATURE_TOLERANCE_S * 1000);
-    return null;
+    return OPERATOR;
   }
 
   /** Null when under the limit, else the seconds until the window resets. */
@@ -190,13 +200,4 @@ function inRange(address: string, range: Range): boolean {
 function clientAddress(c: Context): string {
   const info = c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined;
   return info?.remoteAddr?.hostname ?? "";
-}
-
-function problem(
-  c: Context,
-  status: 401 | 403 | 404 | 409 | 413 | 429,
-  code: string,
-  message: string,
-): Response {
-  return c.json({ error: { code, message } }, status);
 }

@@ -164,6 +164,17 @@ export class TaskActors {
     for (const [id, record] of this.#records) yield toSummary(id, record);
   }
 
+  /** Enabled live tasks whose fire time (next run + jitter) is at or before `now`. */
+  countDue(now: number): number {
+    let due = 0;
+    for (const record of this.#records.values()) {
+      if (record.enabled && record.nextRunAt !== null && record.nextRunAt + record.jitter <= now) {
+        due++;
+      }
+    }
+    return due;
+  }
+
   /** True when live tasks name this one as their parent. */
   hasChildren(id: string): boolean {
     return (this.#children.get(id) ?? 0) > 0;

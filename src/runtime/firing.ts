@@ -15,6 +15,7 @@ import {
   occurrencesBetween,
   type RunEnvironment,
   type RunResult,
+  type RunTrigger,
   type TaskCommand,
   type TaskEvent,
   type TaskState,
@@ -51,7 +52,28 @@ export interface SchedulerOptions {
   followIntervalMs?: number;
   /** The clock (epoch ms). */
   clock?: () => number;
+  /** Hears what the firing pipeline does (the /metrics counters). */
+  observer?: FiringObserver;
 }
+
+/** What the firing pipeline reports as it goes; every method must be cheap and never throw. */
+export interface FiringObserver {
+  /** An occurrence came due and was decided (fired, skipped, coalesced, caught up…). */
+  due(): void;
+  /** A run started; `latenessMs` for runs of the schedule (schedule, catchup), else null. */
+  started(trigger: RunTrigger, latenessMs: number | null): void;
+  /** An occurrence was skipped because the previous run was still going (overlap skip). */
+  skippedOverlap(): void;
+  /** A due occurrence could not be recorded, or a run's executor could not be started. */
+  failedLaunch(): void;
+}
+
+const SILENT: FiringObserver = {
+  due() {},
+  started() {},
+  skippedOverlap() {},
+  failedLaunch() {},
+};
 
 /** Where the scheduler stands. */
 export type SchedulerState = "stopped" | "running" | "paused" | "stopping";
@@ -152,6 +174,7 @@ export class Scheduler {
     this.#store = store;
     this.#actors = actors;
     this.#options = {
+      observer: SILENT,
       catchupGraceMs: 5_000,
       sweepIntervalMs: 5_000,
       followIntervalMs: 500,
@@ -348,9 +371,9 @@ export class Scheduler {
     };
   }
 
-  /** Leases a waiting queue run to a worker (runs.claim). */
+  /** Leases a waiting queue run to a worker (runs.claim); with `userId`, of that user's tasks. */
   async claim(
-    options: { capability: string; workerId: string; leaseMs: number },
+    options: { capability: string; workerId: string; leaseMs: number; userId?: string },
   ): Promise<(LeasedRun & { inputs: JsonValue }) | null> {
     const leased = await this.#store.leaseRun(options);
     if (leased === null) return null;
@@ -479,6 +502,7 @@ export class Scheduler {
       );
     } catch (error) {
       if (!inline) this.#slots.release();
+      this.#options.observer.failedLaunch();
       // The store is unreachable: try this occurrence again shortly instead of losing it.
       this.#retryFire(id, fireAt);
       throw error;
@@ -500,6 +524,7 @@ export class Scheduler {
       this.#retryFire(id, fireAt);
       return;
     }
+    this.#options.observer.due();
     this.#handle(id, outcome, !inline);
   }
 
@@ -521,9 +546,12 @@ export class Scheduler {
       switch (event.type) {
         case "RunStarted": {
           this.#counts.executed++;
-          if (event.data.trigger === "schedule" || event.data.trigger === "catchup") {
-            this.#sample(event.data.latenessMs);
-          }
+          const scheduled = event.data.trigger === "schedule" || event.data.trigger === "catchup";
+          if (scheduled) this.#sample(event.data.latenessMs);
+          this.#options.observer.started(
+            event.data.trigger,
+            scheduled ? event.data.latenessMs : null,
+          );
           const { runId } = event.data;
           if (event.data.owner !== this.#owner) break;
           if (events.slice(i + 1).some((later) => endsRun(later, runId))) break;
@@ -552,6 +580,7 @@ export class Scheduler {
           break;
         case "RunSkipped":
           this.#counts.skipped++;
+          if (event.data.reason === "overlap") this.#options.observer.skippedOverlap();
           this.#wake(event.data.runId);
           break;
       }
@@ -578,6 +607,7 @@ export class Scheduler {
       try {
         outcome = await this.#execute(state, run, controller.signal);
       } catch (error) {
+        this.#options.observer.failedLaunch();
         outcome = { ok: false, error: `The executor failed: ${String(error)}` };
       } finally {
         clearTimeout(timeout);

@@ -223,6 +223,16 @@ export class TaskService {
     return records.reverse().slice(0, options.limit);
   }
 
+  /** Who owns a live task (`userId` null: nobody); null when there is no such task. */
+  owner(id: string): Promise<{ userId: string | null } | null> {
+    return this.#store.taskOwner(id);
+  }
+
+  /** The task a run belongs to; null when there is no such run. */
+  async runTask(runId: string): Promise<string | null> {
+    return (await this.#store.readRun(runId))?.taskId ?? null;
+  }
+
   /** A live task. */
   async get(id: string): Promise<TaskState | DomainError> {
     const state = await this.#store.loadTask(id);

@@ -140,6 +140,10 @@ export interface StreamRange {
 export interface EventStore {
   /** Which driver holds the log. */
   readonly kind: "postgres" | "pglite";
+  /** How many events this process has appended since it opened the store. */
+  readonly appendedEvents: number;
+  /** Resolves when the database answers a trivial query (GET /health). */
+  ping(): Promise<void>;
   /**
    * Appends one stream's events; appends that arrive together share one transaction (group
    * commit). Fails with `conflict` when the stream moved past `expectedVersion` or when a run for
@@ -154,6 +158,8 @@ export interface EventStore {
   readAll(after: number, limit: number): Promise<RecordedEvent[]>;
   /** The global position of the newest committed event (0 for an empty log). */
   headPosition(): Promise<number>;
+  /** The owner of a live task (`userId` null: nobody's); null when there is no such task. */
+  taskOwner(id: string): Promise<{ userId: string | null } | null>;
   /** A task's latest snapshot, deleted ones included; null when it never existed. */
   loadTask(id: string): Promise<TaskState | null>;
   /** The snapshots of the given tasks that exist, deleted ones included, in no order. */
@@ -180,9 +186,12 @@ export interface EventStore {
   tasksWithOpenRuns(): Promise<string[]>;
   /** Queue runs whose deadline passed while they were still pending or running. */
   overdueQueueRuns(now: number): Promise<{ taskId: string; runId: string }[]>;
-  /** Leases the oldest waiting queue run of a capability whose lease is free or expired. */
+  /**
+   * Leases the oldest waiting queue run of a capability whose lease is free or expired; with
+   * `userId`, only runs of that user's tasks.
+   */
   leaseRun(
-    options: { capability: string; workerId: string; leaseMs: number },
+    options: { capability: string; workerId: string; leaseMs: number; userId?: string },
   ): Promise<LeasedRun | null>;
   /** Extends a lease the worker holds; null when it holds none on that run. */
   renewLease(

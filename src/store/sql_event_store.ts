@@ -7,7 +7,7 @@
  * while a transaction is in flight wait in a queue and go together in the next one, one
  * multi-row INSERT per table, so a firing storm costs a few round trips instead of one per event.
  */
-import { DomainError } from "../domain/errors.ts";
+import { DomainError, isDomainError } from "../domain/errors.ts";
 import { fireTime, type TaskEvent, type TaskState, type TaskStatus } from "../domain/task.ts";
 import type { ScheduleType } from "../domain/schedule/mod.ts";
 import type {
@@ -118,12 +118,21 @@ export class SqlEventStore implements EventStore {
   /** Streams with an append in a transaction now: their next append waits for its outcome. */
   readonly #busy = new Set<string>();
   #idle: PromiseWithResolvers<void> | null = null;
+  #appended = 0;
 
   constructor(client: SqlClient, kind: "postgres" | "pglite") {
     this.#client = client;
     this.kind = kind;
     // PGlite is one connection: a second transaction would only queue behind the first.
     this.#maxInFlight = kind === "postgres" ? MAX_IN_FLIGHT : 1;
+  }
+
+  get appendedEvents(): number {
+    return this.#appended;
+  }
+
+  async ping(): Promise<void> {
+    await this.#client.query(`select 1`);
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
@@ -181,6 +190,9 @@ export class SqlEventStore implements EventStore {
       const results = await this.#client.transaction((tx) =>
         writeBatch(tx, batch.map((pending) => pending.request))
       );
+      for (const result of results) {
+        if (!isDomainError(result)) this.#appended += result.positions.length;
+      }
       batch.forEach((pending, i) => pending.resolve(results[i]));
       return;
     } catch (error) {
@@ -233,6 +245,14 @@ export class SqlEventStore implements EventStore {
       `select coalesce(max(global_position), 0) as head from events`,
     );
     return Number(row.head);
+  }
+
+  async taskOwner(id: string): Promise<{ userId: string | null } | null> {
+    const rows = await this.#client.query<{ user_id: string | null }>(
+      `select user_id from tasks where task_id = $1 and deleted_at is null`,
+      [id],
+    );
+    return rows.length === 0 ? null : { userId: rows[0].user_id };
   }
 
   async loadTask(id: string): Promise<TaskState | null> {
@@ -336,7 +356,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async leaseRun(
-    options: { capability: string; workerId: string; leaseMs: number },
+    options: { capability: string; workerId: string; leaseMs: number; userId?: string },
   ): Promise<LeasedRun | null> {
     // SKIP LOCKED: workers polling together each take a different run, none waits on another.
     const [row] = await this.#client.query(
@@ -347,11 +367,13 @@ export class SqlEventStore implements EventStore {
            where capability = $1 and status in ('pending', 'running') and attempt >= 1
              and owner is null and retry_at is null
              and (lease_expires_at is null or lease_expires_at < clock_timestamp())
+             and ($4::text is null
+                  or task_id in (select task_id from tasks where user_id = $4::text))
            order by scheduled_for
            limit 1
              for update skip locked)
         returning run_id, task_id, scheduled_for, attempt, lease_expires_at`,
-      [options.capability, options.workerId, options.leaseMs],
+      [options.capability, options.workerId, options.leaseMs, options.userId ?? null],
     );
     if (row === undefined) return null;
     return {

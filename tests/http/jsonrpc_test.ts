@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { DomainError, type DomainErrorCode } from "../../src/domain/errors.ts";
 import { createApp, MAX_BODY_BYTES } from "../../src/http/app.ts";
+import { OPERATOR } from "../../src/http/auth.ts";
 import { type JsonRpcReply, MAX_BATCH_SIZE, MethodRegistry } from "../../src/http/jsonrpc.ts";
 import { SCHEDULE_TYPES } from "../../src/domain/schedule/types.ts";
 import { postJson, readJson, recordingLogger, rpc, startService } from "../_helpers.ts";
@@ -20,7 +21,14 @@ Deno.test("JSON-RPC over HTTP on the real service", async (t) => {
     await t.step("GET /health answers ok with the version", async () => {
       const reply = await readJson(await fetch(`${url}/health`));
       assert.equal(reply.status, 200);
-      assert.deepEqual(reply.body, { status: "ok", version: "0.1.0" });
+      const body = reply.body as { store: { latency_ms: number } };
+      assert.ok(body.store.latency_ms >= 0);
+      assert.deepEqual(reply.body, {
+        status: "ok",
+        version: "0.1.0",
+        store: { kind: "pglite", reachable: true, latency_ms: body.store.latency_ms },
+        scheduler: { state: "running" },
+      });
     });
 
     await t.step("a body that is not JSON gets -32700 with a null id", async () => {
@@ -360,7 +368,7 @@ function testRegistry(): { registry: MethodRegistry; lines: string[] } {
 }
 
 async function call(registry: MethodRegistry, request: unknown): Promise<JsonRpcReply> {
-  return await registry.handle(JSON.stringify(request), { receivedAt: 0 });
+  return await registry.handle(JSON.stringify(request), { receivedAt: 0, caller: OPERATOR });
 }
 
 Deno.test("a handler that throws gets -32603 without its message, which is logged instead", async () => {
@@ -515,7 +523,7 @@ Deno.test("the calls of a batch get the request's arrival time as now", async ()
       id: 2,
       method: "now",
     }]),
-    { receivedAt: 1234 },
+    { receivedAt: 1234, caller: OPERATOR },
   );
   assert.deepEqual(reply, [
     { jsonrpc: "2.0", id: 1, result: 1234 },
@@ -543,7 +551,7 @@ Deno.test("a batch runs its calls one after the other, in order", async () => {
   assert.deepEqual((reply as { result: number }[]).map((r) => r.result), [0, 1, 2]);
 });
 
-Deno.test("an exception escaping a route gets a JSON-RPC 500 without the stack", async () => {
+Deno.test("an exception escaping a route gets a 500 without the stack", async () => {
   const { logger, lines } = recordingLogger();
   const app = createApp({ version: "test", logger });
   app.get("/boom", () => {
@@ -552,9 +560,7 @@ Deno.test("an exception escaping a route gets a JSON-RPC 500 without the stack",
   const reply = await readJson(await app.request("/boom"));
   assert.equal(reply.status, 500);
   assert.deepEqual(reply.body, {
-    jsonrpc: "2.0",
-    id: null,
-    error: { code: -32603, message: "Internal error" },
+    error: { code: "internal", message: "Internal error", field: null },
   });
   assert.match(lines[0], /^error Unhandled error on GET \/boom/);
   assert.ok(lines[0].includes("secret detail"));

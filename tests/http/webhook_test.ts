@@ -1,11 +1,10 @@
-import { SignJWT } from "jose";
 import { createApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/log.ts";
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { Scheduler } from "../../src/runtime/firing.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import { openStore } from "../../src/store/mod.ts";
-import { assert, assertEquals, rpc, type Service, startService } from "../_helpers.ts";
+import { assert, assertEquals, rpc, type Service, signToken, startService } from "../_helpers.ts";
 
 const SECRET = "webhook-secret-for-tests";
 const JWT_SECRET = "a-jwt-secret-of-at-least-32-characters!!";
@@ -50,21 +49,34 @@ async function hook(
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
-async function createTask(service: Service, id: string): Promise<void> {
+async function createTask(
+  service: Service,
+  id: string,
+  options: { token?: string; userId?: string } = {},
+): Promise<void> {
   const reply = await rpc(service.url, {
     method: "tasks.create",
     id: 1,
-    params: { id, name: id, inputs: { from: "webhook" } },
-  });
+    params: {
+      id,
+      name: id,
+      inputs: { from: "webhook" },
+      ...(options.userId === undefined ? {} : { user_id: options.userId }),
+    },
+  }, options.token);
   assert((reply.body as { result?: unknown }).result !== undefined, JSON.stringify(reply.body));
 }
 
-async function runsOf(service: Service, taskId: string): Promise<{ trigger: string }[]> {
+async function runsOf(
+  service: Service,
+  taskId: string,
+  token?: string,
+): Promise<{ trigger: string }[]> {
   const reply = await rpc(service.url, {
     method: "tasks.runs",
     id: 1,
     params: { task_id: taskId },
-  });
+  }, token);
   return (reply.body as { result: { runs: { trigger: string }[] } }).result.runs;
 }
 
@@ -73,8 +85,10 @@ Deno.test("webhooks start a run only when signed, fresh and not replayed, or wit
     CHRONOLOG_WEBHOOK_SECRET: SECRET,
     CHRONOLOG_JWT_SECRET: JWT_SECRET,
   });
+  const admin = await signToken(JWT_SECRET, "ops", { roles: ["admin"] });
   try {
-    await createTask(service, "hooked");
+    await createTask(service, "hooked", { token: admin });
+    await createTask(service, "bobs", { token: admin, userId: "bob" });
 
     await t.step(
       "unsigned, wrongly signed or stale requests get 401 and start nothing",
@@ -103,7 +117,7 @@ Deno.test("webhooks start a run only when signed, fresh and not replayed, or wit
         for (const reply of refused) {
           assertEquals((reply.body.error as { code: string }).code, "unauthorized");
         }
-        assertEquals(await runsOf(service, "hooked"), []);
+        assertEquals(await runsOf(service, "hooked", admin), []);
       },
     );
 
@@ -115,7 +129,7 @@ Deno.test("webhooks start a run only when signed, fresh and not replayed, or wit
       assert(typeof accepted.body.run_id === "string");
       const replayed = await hook(service, "hooked", { body, headers });
       assertEquals(replayed.status, 401);
-      const runs = await runsOf(service, "hooked");
+      const runs = await runsOf(service, "hooked", admin);
       assertEquals(runs.map((run) => run.trigger), ["webhook"]);
     });
 
@@ -132,13 +146,26 @@ Deno.test("webhooks start a run only when signed, fresh and not replayed, or wit
     });
 
     await t.step("a valid JWT is accepted without a signature", async () => {
-      const token = await new SignJWT({ roles: ["admin"] }).setProtectedHeader({ alg: "HS256" })
-        .setSubject("alice").setIssuedAt().setExpirationTime("5m")
-        .sign(new TextEncoder().encode(JWT_SECRET));
       const reply = await hook(service, "hooked", {
-        headers: { Authorization: `Bearer ${token}` },
+        headers: { Authorization: `Bearer ${admin}` },
       });
       assertEquals(reply.status, 202);
+    });
+
+    await t.step("a user's JWT triggers their own task only: another's is 404", async () => {
+      const bob = await signToken(JWT_SECRET, "bob");
+      const alice = await signToken(JWT_SECRET, "alice");
+      const refused = await hook(service, "bobs", {
+        headers: { Authorization: `Bearer ${alice}` },
+      });
+      assertEquals([refused.status, (refused.body.error as { code: string }).code], [
+        404,
+        "not_found",
+      ]);
+      assertEquals(await runsOf(service, "bobs", admin), []);
+      const accepted = await hook(service, "bobs", { headers: { Authorization: `Bearer ${bob}` } });
+      assertEquals(accepted.status, 202);
+      assertEquals((await runsOf(service, "bobs", bob)).length, 1);
     });
 
     await t.step("an unknown task is 404 once the request is authenticated", async () => {
@@ -212,7 +239,6 @@ Deno.test("a verify hook registered by an embedding program accepts what it appr
     scheduler,
     webhook: {
       secret: null,
-      jwtSecret: null,
       allowedIps: [],
       rateLimit: 100,
       async verify(request) {

@@ -287,11 +287,13 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
     summary: "Leases the oldest waiting run of a queue capability to a worker",
     params: ClaimParams,
     result: ClaimResult,
-    async handler(params) {
+    async handler(params, ctx) {
       const leased = await scheduler.claim({
         capability: params.capability,
         workerId: params.worker_id,
         leaseMs: params.lease_s * 1000,
+        // A user's worker takes only runs of that user's tasks.
+        ...(ctx.caller.admin ? {} : { userId: ctx.caller.user ?? "" }),
       });
       return {
         run: leased === null ? null : {
@@ -353,6 +355,7 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
     summary: "Stops firing (runs in flight go on); due occurrences wait for resume",
     params: z.strictObject({}),
     result: StatusResult,
+    adminOnly: true,
     handler: () => {
       scheduler.pause();
       return statusWire(scheduler.status());
@@ -364,6 +367,7 @@ export function registerRuntimeMethods(registry: MethodRegistry, deps: RuntimeMe
     summary: "Fires again; what fell due while paused meets each task's catch-up policy",
     params: z.strictObject({}),
     result: StatusResult,
+    adminOnly: true,
     handler: () => {
       scheduler.resume();
       return statusWire(scheduler.status());

@@ -12,6 +12,7 @@ import {
 } from "../../domain/task.ts";
 import type { TaskService } from "../../runtime/tasks.ts";
 import type { EventMetadata, RecordedEvent } from "../../store/event_store.ts";
+import { type Caller, ownerFilter } from "../auth.ts";
 import type { MethodRegistry, RpcContext } from "../jsonrpc.ts";
 import {
   formatInstant,
@@ -288,7 +289,7 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
     params: CreateParams,
     result: TaskResult,
     async handler(params, ctx) {
-      const task = readNewTask(params, deps);
+      const task = readNewTask(params, ctx.caller, deps);
       if (isDomainError(task)) return task;
       return taskOrError(await tasks.create(task, metadata(ctx, "tasks.create")));
     },
@@ -334,9 +335,11 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
     summary: "Lists tasks, newest first, with the total that match",
     params: ListParams,
     result: PageResult,
-    async handler(params) {
+    async handler(params, ctx) {
+      const userId = ownerFilter(ctx.caller, params.user_id);
+      if (userId === undefined) return pageWire([], 0, params);
       const page = await tasks.list({
-        userId: params.user_id,
+        userId,
         status: params.status,
         parentId: params.parent_id,
         limit: params.limit,
@@ -393,9 +396,11 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
     summary: "Lists tasks that have a schedule",
     params: ScheduledListParams,
     result: PageResult,
-    async handler(params) {
+    async handler(params, ctx) {
+      const userId = ownerFilter(ctx.caller, params.user_id);
+      if (userId === undefined) return pageWire([], 0, params);
       const page = await tasks.list({
-        userId: params.user_id,
+        userId,
         status: params.status,
         scheduleType: params.schedule_type,
         scheduledOnly: true,
@@ -417,9 +422,10 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
         ? ctx.receivedAt
         : parseInstant(params.before, "before");
       if (isDomainError(before)) return before;
-      const due = await tasks.due({
+      const userId = ownerFilter(ctx.caller, params.user_id);
+      const due = userId === undefined ? [] : await tasks.due({
         before,
-        userId: params.user_id ?? null,
+        userId,
         limit: params.limit,
       });
       return { tasks: due.map(taskWire), before: formatInstant(before) };
@@ -468,18 +474,34 @@ export function registerTaskMethods(registry: MethodRegistry, deps: TaskMethodDe
 /** The longest request id kept in the log. */
 const MAX_REQUEST_ID = 256;
 
-/** Who asked, for the log: the request id when storable, and the method. */
+/** Who asked, for the log: the caller's user, the request id when storable, and the method. */
 export function metadata(ctx: RpcContext, causation: string): EventMetadata {
   const id = ctx.callId === undefined || ctx.callId === null ? null : String(ctx.callId);
   // The id is the client's; only an id the log can hold verbatim is kept.
   const requestId = id !== null && id.length <= MAX_REQUEST_ID && isStorableText(id) ? id : null;
-  return { actor: null, requestId, causation };
+  return { actor: ctx.caller.user, requestId, causation };
+}
+
+/**
+ * The owner of a new task: the caller's own user unless an admin names another; a user naming
+ * someone else is refused (they could not see the task afterwards).
+ */
+function newOwner(
+  caller: Caller,
+  requested: string | null | undefined,
+): string | null | DomainError {
+  if (requested == null) return caller.user;
+  if (caller.admin || requested === caller.user) return requested;
+  return new DomainError("forbidden", "Only admins create tasks for other users", "user_id");
 }
 
 function readNewTask(
   params: z.output<typeof CreateParams>,
+  caller: Caller,
   deps: TaskMethodDeps,
 ): { id: string | null; settings: TaskSettings; schedule: ScheduleFields | null } | DomainError {
+  const userId = newOwner(caller, params.user_id);
+  if (isDomainError(userId)) return userId;
   const executor = readExecutor(params.executor, deps);
   if (isDomainError(executor)) return executor;
   const schedule = readSchedule(params);
@@ -488,7 +510,7 @@ function readNewTask(
     id: params.id ?? null,
     settings: {
       name: params.name,
-      userId: params.user_id ?? null,
+      userId,
       parentId: params.parent_id ?? null,
       inputs: params.inputs as JsonValue,
       executor,
