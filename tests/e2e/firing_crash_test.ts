@@ -696,8 +696,8 @@ Deno.test("after 8 s of downtime each task catches up as its policy says: latest
             );
             const started = events.filter((event) =>
               event.type === "RunStarted" && event.data.trigger === "catchup"
-            ).map((event) => event.data.scheduledFor);
-            assertEquals(started, missed);
+            ).map((event) => event.data.scheduled_for);
+            assertEquals(started, missed.map(iso));
             break;
           }
           case "window": {

@@ -604,7 +604,7 @@ Deno.test("the http executor's retries, failures and timeouts, manual triggers a
           assert(gaps[0] >= 300 && gaps[1] >= 600, `gaps ${gaps}`);
 
           const events = (await eventsOf(service, task.id))
-            .filter((event) => event.data.runId === run.run_id);
+            .filter((event) => event.data.run_id === run.run_id);
           assertEquals(
             events.map((e) => [e.type, e.data.attempt ?? null]),
             [
@@ -619,12 +619,17 @@ Deno.test("the http executor's retries, failures and timeouts, manual triggers a
           const failures = events.filter((event) => event.type === "RunFailed");
           // backoff_ms · backoff_factor^(attempt − 1) after the failure was recorded.
           assertEquals(
-            failures.map((event) => (event.data.retryAt as number) - epoch(event.recorded_at)),
+            failures.map((event) =>
+              epoch(event.data.retry_at as string) - epoch(event.recorded_at)
+            ),
             [300, 600],
           );
           assert(String(failures[0].data.error).startsWith("HTTP 500"));
           failures.forEach((event, i) => {
-            assert(deliveries[i + 1].arrivedAt >= (event.data.retryAt as number), "retried early");
+            assert(
+              deliveries[i + 1].arrivedAt >= epoch(event.data.retry_at as string),
+              "retried early",
+            );
           });
           const after = await call<Task>(service, "tasks.get", { task_id: task.id });
           assertEquals([after.status, after.run_count, after.failed_runs], ["completed", 1, 0]);
@@ -790,7 +795,7 @@ Deno.test("the http executor's retries, failures and timeouts, manual triggers a
           const steps = await Promise.all(["a", "b", "c", "d"].map(async (id) => {
             const events = await eventsOf(service, id);
             assertEquals(
-              events.slice(1).map((event) => [event.type, event.data.rootRunId]),
+              events.slice(1).map((event) => [event.type, event.data.root_run_id]),
               [["TaskReset", run.run_id], ["TreeStepRecorded", run.run_id]],
               id,
             );
@@ -831,7 +836,7 @@ Deno.test("the http executor's retries, failures and timeouts, manual triggers a
           const steps: number[] = [];
           for (const id of ["a", "b", "c", "d"]) {
             const events = (await eventsOf(service, id))
-              .filter((event) => event.data.rootRunId === run.run_id);
+              .filter((event) => event.data.root_run_id === run.run_id);
             assertEquals(events.map((event) => event.type), ["TaskReset", "TreeStepRecorded"], id);
             resets.push(events[0].position);
             steps.push(events[1].position);
@@ -995,7 +1000,7 @@ for (const kind of STORES) {
             ]);
             const [failure] = (await eventsOf(service, task.id))
               .filter((event) => event.type === "RunFailed");
-            const retryAt = failure.data.retryAt as number;
+            const retryAt = epoch(failure.data.retry_at as string);
             assertEquals(retryAt - epoch(failure.recorded_at), 2000);
 
             // w1's lease is over, but the run waits out its backoff: no worker may take it yet.

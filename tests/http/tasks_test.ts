@@ -728,10 +728,10 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
     }
     assertEquals(await client.get(task.id), task);
     const [created] = await client.events(task.id);
-    const { timeout_s: timeoutS, ...executor } = settings.executor;
+    // The log's executor in the wire form: snake_case keys, header values redacted.
     assertEquals(
       (created.data as { settings: { executor: unknown } }).settings.executor,
-      { ...executor, timeoutS, headers: { "x-team": "<redacted>" } },
+      { ...settings.executor, headers: { "x-team": "<redacted>" } },
     );
   });
 
@@ -1116,10 +1116,12 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
       assertEquals(ahead.next_run_at, iso(next + 6 * HOUR));
 
       const runs = (await client.events(task.id)).filter((event) => event.type === "RunStarted");
+      // Event data is in the wire form: snake_case keys, ISO instants.
       assertEquals(
-        runs.map((event) => (event.data as { scheduledFor: number }).scheduledFor),
-        [start + 2 * HOUR, next, next + 5 * HOUR],
+        runs.map((event) => (event.data as { scheduled_for: string }).scheduled_for),
+        [iso(start + 2 * HOUR), iso(next), iso(next + 5 * HOUR)],
       );
+      assertEquals(typeof (runs[0].data as { run_id: unknown }).run_id, "string");
     },
   );
 

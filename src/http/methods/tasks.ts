@@ -758,24 +758,48 @@ function redactHeaders(headers: Record<string, string>): Record<string, string> 
   return Object.fromEntries(Object.keys(headers).map((name) => [name, REDACTED]));
 }
 
-/** Event data with the http executor's header values redacted, wherever an executor appears. */
-function redactEventData(data: unknown): unknown {
-  if (Array.isArray(data)) return data.map(redactEventData);
+/** The keys of event data that hold instants (epoch ms in the log, ISO 8601 on the wire). */
+const INSTANT_KEYS = new Set([
+  "anchor",
+  "nextRunAt",
+  "from",
+  "scheduledFor",
+  "deadlineAt",
+  "retryAt",
+  "until",
+  "to",
+  "startAt",
+  "endAt",
+]);
+
+/**
+ * Event data in the wire form of the API: snake_case keys, instants as ISO 8601, and the http
+ * executor's header values redacted wherever an executor appears. `inputs` and `result` are the
+ * user's own JSON and pass through untouched.
+ */
+function eventDataWire(data: unknown): unknown {
+  if (Array.isArray(data)) return data.map(eventDataWire);
   if (typeof data !== "object" || data === null) return data;
-  const copy: Record<string, unknown> = {};
+  const wire: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
-    const isHttpExecutor = key === "executor" && typeof value === "object" && value !== null &&
-      (value as { type?: unknown }).type === "http";
-    copy[key] = isHttpExecutor
-      ? {
-        ...value,
-        headers: redactHeaders((value as { headers?: Record<string, string> }).headers ?? {}),
-      }
-      : key === "inputs" || key === "result"
+    wire[snakeCase(key)] = key === "inputs" || key === "result"
       ? value
-      : redactEventData(value);
+      : INSTANT_KEYS.has(key) && typeof value === "number"
+      ? formatInstant(value)
+      : key === "executor" && isHttpExecutor(value)
+      ? { ...eventDataWire(value) as object, headers: redactHeaders(value.headers ?? {}) }
+      : eventDataWire(value);
   }
-  return copy;
+  return wire;
+}
+
+function isHttpExecutor(value: unknown): value is { headers?: Record<string, string> } {
+  return typeof value === "object" && value !== null &&
+    (value as { type?: unknown }).type === "http";
+}
+
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
 /** Descriptions are cached by schedule: parsing costs microseconds, lists show a thousand. */
@@ -804,7 +828,7 @@ function eventWire(recorded: RecordedEvent): z.input<typeof EventResult> {
     position: recorded.position,
     version: recorded.version,
     type: recorded.event.type,
-    data: redactEventData(recorded.event.data) as JsonValue,
+    data: eventDataWire(recorded.event.data) as JsonValue,
     metadata: {
       actor: recorded.metadata.actor,
       request_id: recorded.metadata.requestId,
