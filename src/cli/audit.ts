@@ -209,7 +209,7 @@ function summarize(type: string, data: unknown): string {
     parts = [
       ...name,
       `schedule=${scheduleText(data.schedule)}`,
-      fieldText("nextRunAt", data.nextRunAt),
+      fieldText("next_run_at", data.next_run_at),
     ];
   } else {
     const fields = type === "TaskUpdated" && isRecord(data.changes) ? data.changes : data;
@@ -220,11 +220,11 @@ function summarize(type: string, data: unknown): string {
 }
 
 /** Keys that say most about an event come first; the store keeps keys in its own order. */
-const LEADING_KEYS = ["scheduledFor", "decision", "attempt", "trigger", "reason", "error"];
+const LEADING_KEYS = ["scheduled_for", "decision", "attempt", "trigger", "reason", "error"];
 
 function keyRank(key: string): number {
   const rank = LEADING_KEYS.indexOf(key);
-  return rank === -1 ? LEADING_KEYS.length + (key === "runId" ? 1 : 0) : rank;
+  return rank === -1 ? LEADING_KEYS.length + (key === "run_id" ? 1 : 0) : rank;
 }
 
 function scheduleText(schedule: unknown): string {
@@ -233,9 +233,9 @@ function scheduleText(schedule: unknown): string {
 }
 
 function fieldText(key: string, value: unknown): string {
-  // Instants travel in event data as epoch milliseconds.
-  if (typeof value === "number" && /(At|For|^anchor|^from)$/.test(key)) {
-    return `${key}=${new Date(value).toISOString().replace(".000Z", "Z")}`;
+  // Instants travel in event data as ISO 8601 with milliseconds; whole seconds read shorter.
+  if (typeof value === "string" && /^\d{4}-\d\d-\d\dT[\d:]{8}(\.\d{3})?Z$/.test(value)) {
+    return `${key}=${value.replace(".000Z", "Z")}`;
   }
   if (Array.isArray(value)) return `${key}=[${value.length}]`;
   if (isRecord(value)) return `${key}={${Object.keys(value).join(",")}}`;

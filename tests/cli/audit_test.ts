@@ -88,6 +88,9 @@ Deno.test("cli events and replay show a task's log and its past from a running s
       ]);
       assert(rows[0].includes('name="report" schedule=daily "09:00" UTC'), rows[0]);
       assert(rows[1].includes('name="report v2"'), rows[1]);
+      // Instants unquoted, whole seconds without ".000"; the run's occurrence leads its row.
+      assert(/next_run_at=\d{4}-\d\d-\d\dT09:00/.test(rows[0]), rows[0]);
+      assert(/ scheduled_for=\d{4}-[\d:T.-]+Z attempt=1 trigger="schedule"/.test(rows[2]), rows[2]);
     });
 
     await t.step("events -f json prints what tasks.events returns", async () => {
