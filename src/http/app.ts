@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { isDomainError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import type { Scheduler } from "../runtime/firing.ts";
@@ -69,9 +69,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.use(async (c, next) => {
       const started = performance.now();
       await next();
-      const route = routePath(c, -1);
+      // The last route that is not a wildcard middleware: the one that answered, even when a
+      // middleware registered after it matches too (the auth "/*" comes after /health).
+      const route = matchedRoutes(c).findLast((each) => !each.path.endsWith("*"))?.path;
       metrics.request(
-        route === "" || route.endsWith("*") ? "unmatched" : route,
+        route ?? "unmatched",
         KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER",
         c.res.status,
         (performance.now() - started) / 1000,

@@ -67,11 +67,37 @@ export function addRestRoutes(app: Hono<AppEnv>, options: RestOptions): void {
   const { registry } = options;
   const call = (c: Context<AppEnv>, method: string, params: Record<string, unknown>) =>
     registry.call(method, params, { receivedAt: Date.now(), caller: c.get("caller") });
+  /**
+   * Calls a method on the schedule the path names: its id is the method's task_id, which the
+   * body or query may not set too; errors about it name the route's `id`.
+   */
+  const onPath = async (c: Context<AppEnv>, method: string, params: Record<string, unknown>) => {
+    if ("task_id" in params) {
+      return {
+        error: {
+          code: INVALID_PARAMS,
+          message: "Unknown field: the path names the schedule",
+          data: { code: "invalid_params", field: "task_id" },
+        },
+      } satisfies CallOutcome;
+    }
+    const outcome = await call(c, method, { ...params, task_id: c.req.param("id") });
+    return rename(outcome, "task_id", "id");
+  };
 
   app.post("/schedules", async (c) => {
     const body = await jsonBody(c, options);
     if (body instanceof Response) return body;
     const { schedule_id: scheduleId, ...fields } = body;
+    if (scheduleId === null) {
+      return problem(
+        c,
+        400,
+        "invalid_params",
+        "Expected a string (or leave it out)",
+        "schedule_id",
+      );
+    }
     if (scheduleId !== undefined && fields.id !== undefined) {
       return problem(c, 400, "invalid_params", "Give schedule_id or id, not both", "schedule_id");
     }
@@ -80,7 +106,12 @@ export function addRestRoutes(app: Hono<AppEnv>, options: RestOptions): void {
       const existing = await call(c, "tasks.get", { task_id: id });
       if ("result" in existing) {
         // An upsert of an existing schedule: user_id is fixed at creation.
-        const { id: _, user_id: userId, ...changes } = fields;
+        const { id: _, user_id: userId, task_id: taskId, ...changes } = fields;
+        // tasks.create refuses task_id as unknown; an upsert must too, or it would change
+        // the task it names instead of this schedule.
+        if (taskId !== undefined) {
+          return problem(c, 400, "invalid_params", "Unknown field (use schedule_id)", "task_id");
+        }
         const owner = (existing.result as { user_id: string | null }).user_id;
         if (userId !== undefined && userId !== owner) {
           return problem(c, 409, "conflict", "user_id cannot change", "user_id");
@@ -108,13 +139,13 @@ export function addRestRoutes(app: Hono<AppEnv>, options: RestOptions): void {
   });
 
   app.get("/schedules/:id", async (c) => {
-    return reply(c, await call(c, "tasks.get", { task_id: c.req.param("id") }));
+    return reply(c, await onPath(c, "tasks.get", {}));
   });
 
   app.patch("/schedules/:id", async (c) => {
     const body = await jsonBody(c, options);
     if (body instanceof Response) return body;
-    return reply(c, await call(c, "tasks.update", { ...body, task_id: c.req.param("id") }));
+    return reply(c, await onPath(c, "tasks.update", body));
   });
 
   app.put("/schedules/:id", async (c) => {
@@ -123,23 +154,33 @@ export function addRestRoutes(app: Hono<AppEnv>, options: RestOptions): void {
     if (body.name === undefined) {
       return problem(c, 400, "invalid_params", "PUT replaces the schedule: give its name", "name");
     }
+    // Else tasks.update would keep the stored expression, and the same PUT would mean something
+    // else (or fail) depending on what the schedule held before.
+    if (body.schedule_type != null && body.schedule_expression === undefined) {
+      return problem(
+        c,
+        400,
+        "invalid_params",
+        "PUT replaces the schedule: give its schedule_expression",
+        "schedule_expression",
+      );
+    }
     const schedule = body.schedule_type == null
       ? { schedule_type: null }
       : { ...SCHEDULE_DEFAULTS, ...body };
     return reply(
       c,
-      await call(c, "tasks.update", {
+      await onPath(c, "tasks.update", {
         ...REPLACE_DEFAULTS,
         timeout_s: options.defaultTimeoutS,
         ...body,
         ...schedule,
-        task_id: c.req.param("id"),
       }),
     );
   });
 
   app.delete("/schedules/:id", async (c) => {
-    return reply(c, await call(c, "tasks.delete", { task_id: c.req.param("id") }));
+    return reply(c, await onPath(c, "tasks.delete", {}));
   });
 
   app.post("/schedules/:id/pause", async (c) => {
@@ -155,14 +196,14 @@ export function addRestRoutes(app: Hono<AppEnv>, options: RestOptions): void {
     }
     return reply(
       c,
-      await call(c, "tasks.update", { task_id: c.req.param("id"), schedule_enabled: !paused }),
+      await onPath(c, "tasks.update", { schedule_enabled: !paused }),
     );
   });
 
   app.get("/schedules/:id/runs", async (c) => {
     const query = readQuery(c, ["limit"], []);
     if (query instanceof Response) return query;
-    return reply(c, await call(c, "tasks.runs", { ...query, task_id: c.req.param("id") }));
+    return reply(c, await onPath(c, "tasks.runs", query));
   });
 
   for (const [path, method] of [["start", "scheduler.resume"], ["stop", "scheduler.pause"]]) {
