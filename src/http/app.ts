@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
 import { isDomainError } from "../domain/errors.ts";
@@ -13,7 +12,15 @@ import type { Metrics } from "./metrics.ts";
 import { registerRuntimeMethods } from "./methods/runtime.ts";
 import { registerScheduleMethods } from "./methods/schedules.ts";
 import { registerTaskMethods, type TaskMethodDeps } from "./methods/tasks.ts";
-import { BODY_TIMEOUT_MS, isJsonType, problem, readText, tooSlow } from "./request.ts";
+import {
+  BODY_TIMEOUT_MS,
+  type BodyLimits,
+  isJsonType,
+  problem,
+  readBody,
+  readText,
+  refusalReply,
+} from "./request.ts";
 import { addRestRoutes, type AppEnv } from "./rest.ts";
 import { addWebhookRoute, type WebhookOptions } from "./webhook.ts";
 
@@ -125,22 +132,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   }
 
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      isRpcPath(c.req.path)
-        ? c.json(
-          failure(null, {
-            code: INVALID_REQUEST,
-            message: `Invalid request: the body exceeds ${MAX_BODY_BYTES} bytes`,
-          }),
-          413,
-        )
-        : problem(c, 413, "payload_too_large", `The body exceeds ${MAX_BODY_BYTES} bytes`),
-  });
+  const limits: BodyLimits = { maxBytes: MAX_BODY_BYTES, timeoutMs: bodyTimeoutMs };
 
   for (const path of RPC_PATHS) {
-    app.post(path, limitBody, async (c) => {
+    app.post(path, async (c) => {
       const receivedAt = Date.now();
       // A JSON content type makes browsers send a CORS preflight, which this service never
       // grants, so a web page cannot drive the API of a service running on the user's machine.
@@ -153,18 +148,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
           415,
         );
       }
-      const body = await readText(c, bodyTimeoutMs);
-      if (body === null) {
+      const body = await readBody(c, limits);
+      if (!(body instanceof Uint8Array)) {
+        const { status, message } = refusalReply(body, limits);
+        const reason = message[0].toLowerCase() + message.slice(1);
+        const error = { code: INVALID_REQUEST, message: `Invalid request: ${reason}` };
+        // The rest of the body was not read: the client must not reuse the connection.
         c.header("Connection", "close");
-        return c.json(
-          failure(null, {
-            code: INVALID_REQUEST,
-            message: `Invalid request: the body did not arrive within ${bodyTimeoutMs} ms`,
-          }),
-          408,
-        );
+        return c.json(failure(null, error), status);
       }
-      const reply = await registry.handle(body, { receivedAt, caller: c.get("caller") });
+      const reply = await registry.handle(new TextDecoder().decode(body), {
+        receivedAt,
+        caller: c.get("caller"),
+      });
       return reply === null ? c.body(null, 204) : c.json(reply);
     });
     app.all(path, (c) => {
@@ -174,11 +170,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }
 
   if (deps.tasks !== undefined && deps.scheduler !== undefined) {
-    for (const path of ["/schedules", "/schedules/*", "/worker/*"]) app.use(path, limitBody);
     addRestRoutes(app, {
       registry,
       defaultTimeoutS: deps.tasks.defaultTimeoutS,
-      readBody: async (c) => (await readText(c, bodyTimeoutMs)) ?? tooSlow(c, bodyTimeoutMs),
+      readBody: (c) => readText(c, limits),
     });
   }
 

@@ -3,6 +3,7 @@ import { type DomainError, isDomainError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import type { Caller } from "./auth.ts";
 import { DOMAIN_ERROR_MAPPINGS } from "./errors.ts";
+import { jsonShapeProblem } from "./wire.ts";
 
 /** The body is not valid JSON. */
 export const PARSE_ERROR = -32700;
@@ -187,6 +188,7 @@ export class MethodRegistry {
     } catch {
       return failure(null, { code: PARSE_ERROR, message: "Parse error: the body is not JSON" });
     }
+
     if (!Array.isArray(message)) return await this.#answer(message, ctx);
     if (message.length === 0) {
       return failure(null, { code: INVALID_REQUEST, message: "Invalid request: empty batch" });
@@ -257,10 +259,10 @@ export class MethodRegistry {
         },
       };
     }
-    const params = method.params.safeParse(rawParams ?? {});
-    if (!params.success) return { error: invalidParams(params.error.issues) };
     let value: unknown;
     try {
+      const params = method.params.safeParse(rawParams ?? {});
+      if (!params.success) return { error: invalidParams(params.error.issues) };
       const refused = await this.#authorize?.(method, params.data, ctx.caller);
       if (refused) return { error: domainError(refused) };
       value = await method.handler(params.data, ctx);
@@ -287,6 +289,12 @@ export function failure(id: JsonRpcId, error: JsonRpcError): JsonRpcFailure {
 }
 
 function readCall(entry: unknown): Call | JsonRpcFailure {
+  // Checked before any schema: each call of a batch on its own, so one cannot sink the others.
+  const shape = jsonShapeProblem(entry);
+  if (shape !== null) {
+    const id = isRecord(entry) ? requestId.safeParse(entry.id).data ?? null : null;
+    return failure(id, { code: INVALID_REQUEST, message: `Invalid request: ${shape}` });
+  }
   const request = RequestEnvelope.safeParse(entry);
   if (request.success) {
     const { id, method, params } = request.data;

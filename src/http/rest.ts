@@ -22,6 +22,7 @@ import {
 } from "./jsonrpc.ts";
 import type { DomainErrorCode } from "../domain/errors.ts";
 import { isJsonType, problem } from "./request.ts";
+import { jsonShapeProblem } from "./wire.ts";
 
 /** What a route needs from the request pipeline. */
 export interface RestOptions {
@@ -237,6 +238,8 @@ async function jsonBody(
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return problem(c, 400, "invalid_params", "The body must be a JSON object");
   }
+  const shape = jsonShapeProblem(body);
+  if (shape !== null) return problem(c, 400, "invalid_params", `The body holds ${shape}`);
   return body as Record<string, unknown>;
 }
 

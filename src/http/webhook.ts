@@ -10,10 +10,10 @@ import type { Context, Hono } from "hono";
 import ipaddr from "ipaddr.js";
 import { isDomainError } from "../domain/errors.ts";
 import type { Scheduler } from "../runtime/firing.ts";
-import { bodyLimit } from "hono/body-limit";
 import { type Authenticator, type Caller, OPERATOR } from "./auth.ts";
 import { triggerWire } from "./methods/runtime.ts";
-import { BODY_TIMEOUT_MS, problem, readBody, tooSlow } from "./request.ts";
+import { TaskId } from "./methods/tasks.ts";
+import { BODY_TIMEOUT_MS, problem, readBody, refusalReply } from "./request.ts";
 import type { AppEnv } from "./rest.ts";
 
 /** How far a signed request's timestamp may be from now (SPEC §5). */
@@ -53,17 +53,18 @@ export function addWebhookRoute(app: Hono<AppEnv>, options: WebhookOptions): voi
   const seen = new Map<string, number>();
   const windows = new Map<string, { start: number; count: number }>();
   const hmacKey = options.secret === null ? null : importHmacKey(options.secret);
-  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+  const limits = {
+    maxBytes: MAX_WEBHOOK_BODY,
+    timeoutMs: options.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
+  };
 
-  const limit = bodyLimit({
-    maxSize: MAX_WEBHOOK_BODY,
-    onError: (c) =>
-      problem(c, 413, "payload_too_large", `The body exceeds ${MAX_WEBHOOK_BODY} bytes`),
-  });
-  app.post("/webhook/trigger/:task_id", limit, async (c) => {
+  app.post("/webhook/trigger/:task_id", async (c) => {
     const now = clock();
-    const body = await readBody(c, bodyTimeoutMs);
-    if (body === null) return tooSlow(c, bodyTimeoutMs);
+    const body = await readBody(c, limits);
+    if (!(body instanceof Uint8Array)) {
+      const { status, code, message } = refusalReply(body, limits);
+      return problem(c, status, code, message);
+    }
     const caller = await authenticate(c.req.raw, body, now);
     if (typeof caller === "string") return problem(c, 401, "unauthorized", caller);
 
@@ -78,7 +79,8 @@ export function addWebhookRoute(app: Hono<AppEnv>, options: WebhookOptions): voi
     }
 
     const taskId = c.req.param("task_id");
-    if (!await options.owns(caller, taskId)) {
+    // An id no task can have (NUL, 200 characters…) is simply not found.
+    if (!TaskId.safeParse(taskId).success || !await options.owns(caller, taskId)) {
       return problem(c, 404, "not_found", "No such task", "task_id");
     }
     const wait = c.req.query("async") === "false";

@@ -43,7 +43,46 @@ export function isStorableJson(value: unknown): boolean {
 /** The message for text that isStorableText refuses. */
 export const NOT_STORABLE = "Must not contain NUL characters or unpaired UTF-16 surrogates";
 
+/** Text that is stored: PostgreSQL cannot hold NUL or unpaired surrogates. */
+export const text = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
+
+/** A task id as clients send it. */
+export const TaskId = z.string().min(1).max(128).regex(
+  /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/,
+  "Use letters, digits and . _ : @ - (starting with a letter or digit)",
+);
+
+/** A run id as clients send it (one the service assigned, so plain storable text). */
+export const RunId = text(128).pipe(z.string().min(1));
+
 /** The wire form of an instant: ISO 8601 UTC with millisecond precision and `Z`. */
 export function formatInstant(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/** The deepest nesting of arrays and objects a request may hold. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Why a parsed JSON request is refused before any schema sees it, or null: nesting deeper than
+ * MAX_JSON_DEPTH (recursive validators would exhaust the stack), or a `__proto__` key (schemas
+ * skip it silently, so it could neither be refused as unknown nor stored as given). Iterative,
+ * so the check itself cannot overflow.
+ */
+export function jsonShapeProblem(value: unknown): string | null {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return `JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
+    if (Array.isArray(item)) {
+      for (const element of item) pending.push([element, depth + 1]);
+      continue;
+    }
+    for (const key of Object.keys(item)) {
+      if (key === "__proto__") return "the key __proto__ is not accepted";
+      pending.push([(item as Record<string, unknown>)[key], depth + 1]);
+    }
+  }
+  return null;
 }

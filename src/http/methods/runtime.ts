@@ -9,7 +9,7 @@ import type { Scheduler, SchedulerStatus, TriggeredRun } from "../../runtime/fir
 import type { OccurrenceRecord, TaskService } from "../../runtime/tasks.ts";
 import type { RunRecord } from "../../store/event_store.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
-import { formatInstant, isoInstant, parseInstant } from "../wire.ts";
+import { formatInstant, isoInstant, parseInstant, RunId } from "../wire.ts";
 import { boundedJson, MAX_PAGE, metadata, TaskId, taskOrError, TaskResult, text } from "./tasks.ts";
 
 /** What the runtime methods need. */
@@ -124,12 +124,12 @@ const ClaimResult = z.strictObject({
   }).nullable(),
 });
 const HeartbeatParams = z.strictObject({
-  run_id: z.string().min(1).max(128),
+  run_id: RunId,
   worker_id: WorkerId,
   lease_s: z.int().min(1).max(MAX_LEASE_S).default(60),
 });
 const CompleteRunParams = z.strictObject({
-  run_id: z.string().min(1).max(128),
+  run_id: RunId,
   worker_id: WorkerId,
   success: z.boolean().default(true),
   result: boundedJson("result").optional(),

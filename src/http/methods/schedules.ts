@@ -11,7 +11,7 @@ import {
   SCHEDULE_TYPES,
 } from "../../domain/schedule/mod.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
-import { formatInstant, isoInstant, parseInstant } from "../wire.ts";
+import { formatInstant, isoInstant, parseInstant, TaskId } from "../wire.ts";
 
 const GAP_POLICIES = ["shift", "skip"] as const satisfies readonly GapPolicy[];
 const REPEAT_POLICIES = ["first", "both", "last"] as const satisfies readonly RepeatPolicy[];
@@ -39,7 +39,7 @@ const ScheduleParams = z.strictObject({
 
 const PreviewParams = ScheduleParams.partial({ schedule_type: true, schedule_expression: true })
   .extend({
-    task_id: z.string().min(1).max(128).optional()
+    task_id: TaskId.optional()
       .describe("Preview this task's own future instead (its exceptions and bounds applied)"),
     from_time: isoInstant.optional()
       .describe("List runs strictly after this instant (default: now); the interval anchor"),

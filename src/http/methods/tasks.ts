@@ -21,6 +21,8 @@ import {
   isStorableText,
   NOT_STORABLE,
   parseInstant,
+  TaskId,
+  text,
 } from "../wire.ts";
 import { DstPolicyParam } from "./schedules.ts";
 
@@ -42,13 +44,7 @@ const TASK_STATUSES = ["pending", "in_progress", "completed", "failed", "cancell
 const OVERLAP_POLICIES = ["skip", "allow", "queue", "cancel_previous"] as const;
 const CATCHUP_POLICIES = ["latest", "none", "all"] as const;
 
-/** A task id as clients send it. */
-export const TaskId = z.string().min(1).max(128).regex(
-  /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/,
-  "Use letters, digits and . _ : @ - (starting with a letter or digit)",
-);
-/** Text that is stored: PostgreSQL cannot hold NUL or unpaired surrogates. */
-export const text = (max: number) => z.string().max(max).refine(isStorableText, NOT_STORABLE);
+export { TaskId, text };
 const UserId = text(128).pipe(z.string().min(1));
 export const boundedJson = (what: string) =>
   z.json()
