@@ -78,6 +78,16 @@ Deno.test("JWT auth: every route but /health, owners only, admins see all", asyn
       assertEquals(errorOf(expired).message, "The token has expired");
     });
 
+    await t.step("a token accepted once is refused once it expires", async () => {
+      const expiresAt = Math.floor(Date.now() / 1000) + 2;
+      const brief = await signToken(SECRET, "alice", { expiresAt });
+      assertEquals((await call(brief, "tasks.list", {})).status, 200);
+      assertEquals((await call(brief, "tasks.list", {})).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 100));
+      const late = await call(brief, "tasks.list", {});
+      assertEquals([late.status, errorOf(late).message], [401, "The token has expired"]);
+    });
+
     // Alice's task, created by her: user_id is hers without her saying so.
     const created = resultOf<{ id: string; user_id: string }>(
       await call(alice, "tasks.create", {
