@@ -252,6 +252,28 @@ export class TaskActors {
     }
   }
 
+  /**
+   * Whether this process is the only one writing to the log (the scheduler says so after it
+   * checked the live processes and caught up with the log). Only then do reads come from the
+   * state cache: with other writers, a cached state may lag their latest append.
+   */
+  exclusive = false;
+
+  /** A live task's state from memory, when this process is the only writer and has it. */
+  readState(taskId: string): TaskState | null {
+    return this.exclusive ? this.#cached(taskId) : null;
+  }
+
+  /** Keeps a state read from the store, when it is the version this process knows. */
+  cacheRead(state: TaskState): void {
+    if (this.#maxCached === 0 || state.deletedAt !== null) return;
+    if (this.#records.get(state.id)?.version !== state.version) return;
+    if (this.#states.size >= this.#maxCached) {
+      this.#states.delete(this.#states.keys().next().value!);
+    }
+    this.#states.set(state.id, state);
+  }
+
   /** The cached state when it is as new as the task's record. */
   #cached(taskId: string): TaskState | null {
     const state = this.#states.get(taskId);

@@ -50,6 +50,11 @@ export interface SchedulerOptions {
   sweepIntervalMs?: number;
   /** How often to read other processes' changes from the log while there are any (ms). */
   followIntervalMs?: number;
+  /**
+   * How often to look for other live processes (ms): while there are none, reads are served
+   * from memory (TaskActors.exclusive), so a process that joins must be noticed quickly.
+   */
+  watchIntervalMs?: number;
   /** The clock (epoch ms). */
   clock?: () => number;
   /** Hears what the firing pipeline does (the /metrics counters). */
@@ -165,6 +170,8 @@ export class Scheduler {
   #counts = { executed: 0, succeeded: 0, failed: 0, skipped: 0 };
   #sweepTimer: ReturnType<typeof setInterval> | null = null;
   #followTimer: ReturnType<typeof setInterval> | null = null;
+  #watchTimer: ReturnType<typeof setInterval> | null = null;
+  #watching: Promise<void> | null = null;
   #sweeping: Promise<void> | null = null;
   #following: Promise<unknown> | null = null;
   /** Fires, retries and reports in flight: shutdown waits for them. */
@@ -178,6 +185,7 @@ export class Scheduler {
       catchupGraceMs: 5_000,
       sweepIntervalMs: 5_000,
       followIntervalMs: 500,
+      watchIntervalMs: 250,
       clock: Date.now,
       ...options,
     };
@@ -203,6 +211,8 @@ export class Scheduler {
     this.#wheel.start();
     this.#sweepTimer = setInterval(() => this.#sweepInBackground(), this.#options.sweepIntervalMs);
     this.#followTimer = setInterval(() => this.#follow(), this.#options.followIntervalMs);
+    this.#watchTimer = setInterval(() => this.#watch(), this.#options.watchIntervalMs);
+    this.#watch();
   }
 
   /** Stops firing; runs in flight go on. Occurrences due meanwhile meet their catch-up policy. */
@@ -234,9 +244,11 @@ export class Scheduler {
     this.#actors.listen(null);
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     if (this.#followTimer !== null) clearInterval(this.#followTimer);
+    if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
+    this.#actors.exclusive = false;
     for (const timer of this.#retries.values()) clearTimeout(timer);
     this.#retries.clear();
-    await Promise.allSettled([this.#sweeping, this.#following]);
+    await Promise.allSettled([this.#sweeping, this.#following, this.#watching]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, drainMs));
     await Promise.race([this.#settled(), deadline]);
@@ -801,6 +813,7 @@ export class Scheduler {
       // is in this list unless it died since.
       const live = await this.#store.liveInstances();
       this.#instances = Math.max(1, live.size);
+      if (this.#instances > 1) this.#actors.exclusive = false;
       for (const state of open) {
         if (state.deletedAt !== null) continue;
         await this.#recover(state, live);
@@ -845,6 +858,29 @@ export class Scheduler {
       const outcome = await this.#command(state.id, (now) => ({ type: "StartWaiting", now, env }));
       if (outcome !== null) this.#handle(state.id, outcome, false);
     }
+  }
+
+  /**
+   * Counts the live processes. Alone, this process is the log's only writer once it has read
+   * what the others appended before they stopped: reads may then come from memory. With others,
+   * or when the store does not answer, reads go to the store.
+   */
+  #watch(): void {
+    if (this.#watching !== null || this.#state === "stopping") return;
+    this.#watching = (async () => {
+      try {
+        const live = await this.#store.liveInstances();
+        this.#instances = Math.max(1, live.size);
+        if (this.#instances > 1) {
+          this.#actors.exclusive = false;
+        } else if (!this.#actors.exclusive) {
+          await this.#actors.catchUp();
+          this.#actors.exclusive = this.#state !== "stopping";
+        }
+      } catch {
+        this.#actors.exclusive = false;
+      }
+    })().finally(() => this.#watching = null);
   }
 
   /** Reads what other processes appended, while there are any (the wheel follows via #arm). */

@@ -225,7 +225,8 @@ export class TaskService {
 
   /** Who owns a live task (`userId` null: nobody); null when there is no such task. */
   owner(id: string): Promise<{ userId: string | null } | null> {
-    return this.#store.taskOwner(id);
+    const cached = this.#actors.readState(id);
+    return cached === null ? this.#store.taskOwner(id) : Promise.resolve({ userId: cached.userId });
   }
 
   /** The task a run belongs to; null when there is no such run. */
@@ -235,8 +236,12 @@ export class TaskService {
 
   /** A live task. */
   async get(id: string): Promise<TaskState | DomainError> {
+    // From memory while this process is the log's only writer (TaskActors.exclusive).
+    const cached = this.#actors.readState(id);
+    if (cached !== null) return cached;
     const state = await this.#store.loadTask(id);
     if (state === null || state.deletedAt !== null) return notFound();
+    this.#actors.cacheRead(state);
     return state;
   }
 
