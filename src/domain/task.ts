@@ -10,6 +10,7 @@ import {
   type DstEdge,
   type DstPolicy,
   MAX_INSTANT,
+  type Occurrence,
   parseSchedule,
   type Schedule,
   type ScheduleType,
@@ -909,13 +910,12 @@ interface Slot {
   at: number;
   exclusion: ExcludedOccurrence | null;
   dst: DstEdge;
+  /** The nominal local wall time (Occurrence.local); null for an extra (moved-to) instant. */
+  local: number | null;
 }
 
 /** The first nominal occurrence after `after` within the schedule's start and end. */
-function nominalAfter(
-  schedule: Schedule,
-  after: number,
-): { at: number; dst: DstEdge } | null {
+function nominalAfter(schedule: Schedule, after: number): Occurrence | null {
   const from = schedule.startAt === null ? after : Math.max(after, schedule.startAt - 1);
   const occurrence = schedule.next(from);
   if (occurrence === null || occurrence.at > (schedule.endAt ?? MAX_INSTANT)) return null;
@@ -932,13 +932,13 @@ function* timeline(state: TaskState, schedule: Schedule, after: number): Generat
     if (nominal === null && extra === undefined) return;
     if (extra !== undefined && (nominal === null || extra < nominal.at)) {
       i++;
-      yield { at: extra, exclusion: null, dst: "none" };
+      yield { at: extra, exclusion: null, dst: "none", local: null };
       continue;
     }
-    const current: { at: number; dst: DstEdge } = nominal!;
+    const current: Occurrence = nominal!;
     if (extra === current.at) i++;
     const exclusion = state.excluded.find((e) => e.at === current.at) ?? null;
-    yield { at: current.at, exclusion, dst: current.dst };
+    yield { at: current.at, exclusion, dst: current.dst, local: current.local };
     nominal = nominalAfter(schedule, current.at);
   }
 }
@@ -1582,6 +1582,48 @@ export function upcomingRuns(state: TaskState, count: number): number[] {
     if (slot.exclusion === null) runs.push(slot.at);
   }
   return runs;
+}
+
+/** One slot of a task's future as a calendar draws it. */
+export interface CalendarSlot {
+  at: number;
+  /** The nominal local wall time; null for an instant an occurrence was moved to. */
+  local: number | null;
+  dst: DstEdge;
+  /** Taken out of the schedule (skipped, or moved away): no run. */
+  excluded: boolean;
+}
+
+/**
+ * The task's future from its next run, as upcomingRuns walks it (exceptions applied, max_runs
+ * counted) but keeping every slot: runs, excluded occurrences and moved-to instants, each with its
+ * local time. Stops after `limit` slots or past `until`; `ended` says the schedule itself ended.
+ */
+export function calendarSlots(
+  state: TaskState,
+  options: { until: number; limit: number },
+): { slots: CalendarSlot[]; ended: boolean } {
+  const fields = state.schedule;
+  if (fields === null || !fields.enabled || state.nextRunAt === null) {
+    return { slots: [], ended: true };
+  }
+  const schedule = compileSchedule(fields, state.anchor);
+  if (isDomainError(schedule)) return { slots: [], ended: true };
+  const left = schedule.maxRuns === null ? Infinity : schedule.maxRuns - state.runCount;
+  const slots: CalendarSlot[] = [];
+  let runs = 0;
+  if (runs >= left) return { slots, ended: true };
+  for (const slot of timeline(state, schedule, state.nextRunAt - 1)) {
+    if (slot.at > options.until || slots.length >= options.limit) return { slots, ended: false };
+    slots.push({
+      at: slot.at,
+      local: slot.local,
+      dst: slot.dst,
+      excluded: slot.exclusion !== null,
+    });
+    if (slot.exclusion === null && ++runs >= left) return { slots, ended: true };
+  }
+  return { slots, ended: true };
 }
 
 /** The nominal occurrences in [from, to] (exceptions applied), at most `limit`: tasks.backfill's candidates. */

@@ -1,0 +1,396 @@
+/**
+ * The iCalendar feed (SPEC §3–§4): one VEVENT per scheduled task, built with ical-generator,
+ * VTIMEZONE blocks from timezones-ical-library, and a recurrence that is exactly the task's
+ * schedule, proven by parsing the feed back with ical.js (tests/calendar/ical_test.ts).
+ *
+ * How a schedule becomes a recurrence: a compact RRULE from the schedule's own fields where
+ * RFC 5545 can say it (ruleFor), then reconciled against the task's real future (calendarSlots:
+ * the engine's instants with exceptions, DST policy and max_runs applied) over a window:
+ * - an RRULE instance the task does not run (skipped, moved away, dropped in a DST gap) → EXDATE;
+ * - a run the RRULE does not produce (moved here, a second run in a DST fold) → RDATE (UTC);
+ * - a run at a DST edge (a local time in a gap, or repeated) → an override VEVENT with the same
+ *   UID, RECURRENCE-ID at the nominal local time and DTSTART in UTC, because parsers read such
+ *   local times differently (DESIGN_NOTES) while each matches a RECURRENCE-ID its own way;
+ * - a schedule that ends (max_runs, end, once) → UNTIL at its last run.
+ * When no RRULE fits (cron with both day fields, `W`, a reconciliation that would need more
+ * exceptions than runs), the event lists the runs of the window as RDATEs instead.
+ */
+import ical, { type ICalCalendar, type ICalEventData } from "ical-generator";
+import { tzlib_get_ical_block } from "timezones-ical-library";
+import { isDomainError } from "../domain/errors.ts";
+import { parseCron, parseIntervalSeconds } from "../domain/schedule/mod.ts";
+import { parseNumberList, parseTimes, splitDaysAndTimes } from "../domain/schedule/recurrence.ts";
+import { RRuleTemporal } from "rrule-temporal";
+import {
+  type CalendarSlot,
+  calendarSlots,
+  compileSchedule,
+  type ScheduleFields,
+  type TaskState,
+} from "../domain/task.ts";
+
+/** How far ahead exceptions and overrides are written (beyond it the RRULE alone speaks). */
+export const FEED_HORIZON_DAYS = 400;
+/** The most slots of one task reconciled (an every-minute cron stops here). */
+const MAX_SLOTS = 2000;
+/** Each event lasts this long in calendars (the task has no duration of its own). */
+const EVENT_MINUTES = 30;
+const DAY_MS = 86_400_000;
+const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
+/** The marker line an override carries until it is rewritten into its RECURRENCE-ID. */
+const RID_MARKER = "X-CL-RID";
+
+/** What the feed shows besides the tasks. */
+export interface FeedOptions {
+  calendarName: string;
+  /** The service's public URL: each event links to its task. */
+  baseUrl: string | null;
+  /** "Now" (epoch ms): the feed's window starts at each task's next run after it. */
+  now: number;
+}
+
+/** A built feed. */
+export interface Feed {
+  content: string;
+  taskCount: number;
+}
+
+/** Builds the feed of the given tasks; tasks without a future run are left out. */
+export function buildFeed(tasks: TaskState[], options: FeedOptions): Feed {
+  const calendar = ical({ name: options.calendarName, prodId: "//chronolog//calendar//EN" });
+  calendar.timezone({ name: "", generator: (zone) => tzlib_get_ical_block(zone)[0] ?? null });
+  let taskCount = 0;
+  for (const task of tasks) {
+    if (addTask(calendar, task, options)) taskCount++;
+  }
+  return { content: rewriteMarkers(calendar.toString()), taskCount };
+}
+
+function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions): boolean {
+  const fields = task.schedule;
+  if (fields === null) return false;
+  const schedule = compileSchedule(fields, task.anchor);
+  if (isDomainError(schedule)) return false;
+  const until = options.now + FEED_HORIZON_DAYS * DAY_MS;
+  const { slots, ended } = calendarSlots(task, { until, limit: MAX_SLOTS });
+  const runs = slots.filter((slot) => !slot.excluded);
+  if (runs.length === 0) return false;
+  const zone = schedule.timezone === "UTC" ? null : schedule.timezone;
+  const base: Omit<ICalEventData, "start"> = {
+    id: `${task.id}@chronolog`,
+    summary: task.name,
+    description: [
+      `Task: ${task.id}`,
+      `Schedule: ${schedule.description}`,
+      `Runs: ${task.runCount}${fields.maxRuns === null ? "" : `/${fields.maxRuns}`}`,
+    ].join("\n"),
+    categories: [{ name: "chronolog" }, { name: fields.type }],
+    url: options.baseUrl === null
+      ? undefined
+      : `${options.baseUrl.replace(/\/+$/, "")}/schedules/${encodeURIComponent(task.id)}`,
+    stamp: new Date(task.updatedAt),
+  };
+  const recurrence = reconcile(fields, slots, ended, zone);
+  if (recurrence === null) {
+    // A bounded list: every run of the window, the first one also DTSTART (ical.js leaves
+    // DTSTART out of a set of RDATEs without a rule; RFC 5545 counts a repeated instant once).
+    // DTSTART in the task's zone unless its local time sits at a DST edge.
+    const first = runs[0];
+    const zoned = zone !== null && first.local !== null && first.dst === "none";
+    const start = zoned ? wall(first.local!, zone!) : utc(first.at);
+    calendar.createEvent({
+      ...base,
+      start,
+      end: zoned
+        ? (start as Temporal.ZonedDateTime).add({ minutes: EVENT_MINUTES })
+        : utc(first.at + EVENT_MINUTES * 60_000),
+      timezone: zoned ? zone : null,
+      repeating: runs.length > 1 ? dateLines("RDATE", runs.map((run) => run.at)) : null,
+    });
+    return true;
+  }
+  calendar.createEvent({
+    ...base,
+    start: recurrence.start,
+    end: recurrence.end,
+    timezone: recurrence.zone,
+    repeating: recurrence.lines,
+  });
+  for (const override of recurrence.overrides) {
+    calendar.createEvent({
+      ...base,
+      start: utc(override.at),
+      end: utc(override.at + EVENT_MINUTES * 60_000),
+      x: [[RID_MARKER, `${recurrence.zone}|${compact(override.local)}`]],
+    });
+  }
+  return true;
+}
+
+interface Recurrence {
+  start: Temporal.ZonedDateTime | Date;
+  end: Temporal.ZonedDateTime | Date;
+  /** The zone DTSTART is written in; null: UTC. */
+  zone: string | null;
+  lines: string;
+  overrides: { local: number; at: number }[];
+}
+
+/** The RRULE and its exceptions that give exactly the task's runs, or null (use RDATEs). */
+function reconcile(
+  fields: ScheduleFields,
+  slots: CalendarSlot[],
+  ended: boolean,
+  zone: string | null,
+): Recurrence | null {
+  const rule = ruleFor(fields);
+  const nominal = slots.filter((slot) => slot.local !== null);
+  if (rule === null || nominal.length === 0) return null;
+  const runs = slots.filter((slot) => !slot.excluded);
+  const last = slots[slots.length - 1];
+  const windowEnd = last.at;
+  const exdates: number[] = [];
+  const rdates: number[] = [];
+  const overrides: { local: number; at: number }[] = [];
+  let lines: string[];
+  let start: Temporal.ZonedDateTime | Date;
+  let end: Temporal.ZonedDateTime | Date;
+  let eventZone: string | null;
+
+  if (rule.absolute) {
+    // Real-time intervals: DTSTART in UTC, so no wall clock bends the grid.
+    const first = nominal[0].at;
+    start = utc(first);
+    end = utc(first + EVENT_MINUTES * 60_000);
+    eventZone = null;
+    const produced = new Set<number>();
+    for (let at = first; at <= windowEnd; at += rule.stepMs) produced.add(at);
+    const ran = new Set(runs.map((run) => run.at));
+    for (const at of produced) if (!ran.has(at)) exdates.push(at);
+    for (const run of runs) if (!produced.has(run.at)) rdates.push(run.at);
+    lines = [`RRULE:${rule.text}${ended ? `;UNTIL=${compactUtc(runs.at(-1)!.at)}` : ""}`];
+    if (exdates.length > 0) lines.push(...splitLines("EXDATE", exdates.map(compactUtc)));
+  } else {
+    const firstLocal = nominal[0].local!;
+    const ruleZone = zone ?? "UTC";
+    start = wall(firstLocal, ruleZone);
+    end = start.add({ minutes: EVENT_MINUTES });
+    eventZone = zone;
+    // The RRULE's own instances over the window, as local wall times.
+    const expander = new RRuleTemporal({
+      rruleString: `DTSTART:${compact(firstLocal)}\nRRULE:${rule.text}`,
+      tzid: "UTC",
+    });
+    const windowLocal = Math.max(...nominal.map((slot) => slot.local!));
+    const produced: number[] = [];
+    try {
+      for (
+        let next = expander.next(new Date(firstLocal), true);
+        next !== null && next.epochMilliseconds <= windowLocal;
+        next = expander.next(new Date(next.epochMilliseconds + 1000), true)
+      ) {
+        produced.push(next.epochMilliseconds);
+        if (produced.length > MAX_SLOTS * 4) return null;
+      }
+    } catch {
+      return null;
+    }
+    const byLocal = new Map<number, CalendarSlot[]>();
+    for (const slot of runs) {
+      if (slot.local === null) continue;
+      byLocal.set(slot.local, [...byLocal.get(slot.local) ?? [], slot]);
+    }
+    const matched = new Set<CalendarSlot>();
+    for (const local of produced) {
+      const [first, ...more] = byLocal.get(local) ?? [];
+      if (first === undefined) {
+        exdates.push(local);
+        continue;
+      }
+      matched.add(first);
+      if (first.dst !== "none") {
+        overrides.push({ local, at: first.at });
+      }
+      for (const other of more) {
+        matched.add(other);
+        rdates.push(other.at);
+      }
+    }
+    for (const run of runs) if (!matched.has(run)) rdates.push(run.at);
+    lines = [`RRULE:${rule.text}${ended ? `;UNTIL=${compactUtc(runs.at(-1)!.at)}` : ""}`];
+    if (exdates.length > 0) {
+      lines.push(
+        ...(zone === null
+          ? splitLines("EXDATE", exdates.map(compactUtc))
+          : splitLines(`EXDATE;TZID=${zone}`, exdates.map(compact))),
+      );
+    }
+  }
+  if (rdates.length > 0) lines.push(...splitLines("RDATE", rdates.map(compactUtc)));
+  // Exceptions outnumbering the runs mean the rule says little: list the runs instead.
+  if (exdates.length + rdates.length + overrides.length > Math.max(8, runs.length)) return null;
+  return { start, end, zone: eventZone, lines: lines.join("\r\n"), overrides };
+}
+
+/** The RRULE of a schedule's fields, when RFC 5545 can express it; absolute: a real-time step. */
+function ruleFor(
+  fields: ScheduleFields,
+): { text: string; absolute: false } | { text: string; absolute: true; stepMs: number } | null {
+  const expression = fields.expression.trim();
+  switch (fields.type) {
+    case "once":
+      return null;
+    case "interval": {
+      const seconds = parseIntervalSeconds(expression);
+      if (isDomainError(seconds)) return null;
+      const [freq, size] = seconds % 86_400 === 0
+        ? ["DAILY", 86_400]
+        : seconds % 3600 === 0
+        ? ["HOURLY", 3600]
+        : seconds % 60 === 0
+        ? ["MINUTELY", 60]
+        : ["SECONDLY", 1];
+      return {
+        text: `FREQ=${freq};INTERVAL=${seconds / (size as number)}`,
+        absolute: true,
+        stepMs: seconds * 1000,
+      };
+    }
+    case "daily": {
+      const times = parseTimes(expression);
+      const clock = Array.isArray(times) ? timeParts(times) : null;
+      return clock === null ? null : { text: `FREQ=DAILY;${clock}`, absolute: false };
+    }
+    case "weekly": {
+      const parts = splitDaysAndTimes(expression, "");
+      if (!("days" in parts)) return null;
+      const days = parseNumberList(parts.days, { what: "weekday", min: 1, max: 7 });
+      const times = parseTimes(parts.times);
+      if (!Array.isArray(days) || !Array.isArray(times)) return null;
+      const byDay = days.map((day) => WEEKDAYS[day % 7]).join(",");
+      const clock = timeParts(times);
+      return clock === null
+        ? null
+        : { text: `FREQ=WEEKLY;BYDAY=${byDay};${clock}`, absolute: false };
+    }
+    case "monthly": {
+      const parts = splitDaysAndTimes(expression, "");
+      if (!("days" in parts)) return null;
+      let last = false;
+      const days = parseNumberList(parts.days, {
+        what: "day of the month",
+        min: 1,
+        max: 31,
+        extra: (item) => (item.toUpperCase() === "L" ? (last = true) : false),
+      });
+      const times = parseTimes(parts.times);
+      if (!Array.isArray(days) || !Array.isArray(times)) return null;
+      const byMonthDay = [...days, ...(last ? [-1] : [])].join(",");
+      const clock = timeParts(times);
+      return clock === null
+        ? null
+        : { text: `FREQ=MONTHLY;BYMONTHDAY=${byMonthDay};${clock}`, absolute: false };
+    }
+    case "cron":
+      return cronRule(expression);
+    case "rrule": {
+      const line = expression.split(/\r?\n/).map((text) => text.trim())
+        .find((text) => text.toUpperCase().startsWith("RRULE:"));
+      if (line === undefined) return null;
+      const parts = line.slice(6).split(";").filter((part) => !/^(COUNT|UNTIL)=/i.test(part));
+      return { text: parts.join(";"), absolute: false };
+    }
+  }
+}
+
+/**
+ * BYHOUR/BYMINUTE/BYSECOND for a set of times of day, or null when the times are not their
+ * product (09:00 and 17:30): BYSETPOS could pick them out, but ical.js ignores it in a DAILY rule.
+ */
+function timeParts(secondsOfDay: number[]): string | null {
+  const times = [...new Set(secondsOfDay)].sort((a, b) => a - b);
+  const hours = [...new Set(times.map((t) => Math.floor(t / 3600)))].sort((a, b) => a - b);
+  const minutes = [...new Set(times.map((t) => Math.floor(t / 60) % 60))].sort((a, b) => a - b);
+  const seconds = [...new Set(times.map((t) => t % 60))].sort((a, b) => a - b);
+  const text = `BYHOUR=${hours.join(",")};BYMINUTE=${minutes.join(",")};BYSECOND=${
+    seconds.join(",")
+  }`;
+  const product: number[] = [];
+  for (const h of hours) {
+    for (const m of minutes) for (const s of seconds) product.push(h * 3600 + m * 60 + s);
+  }
+  return product.length === times.length ? text : null;
+}
+
+/** A cron expression as an RRULE: its fields are a cross product, as BY* parts are. */
+function cronRule(expression: string): { text: string; absolute: false } | null {
+  const fields = parseCron(expression);
+  if (isDomainError(fields)) return null;
+  if (fields.nearestWeekdays.length > 0 || fields.lastWeekday) return null;
+  // Vixie's OR of two restricted day fields has no RRULE form.
+  if (fields.dayOfMonthRestricted && fields.dayOfWeekRestricted) return null;
+  const list = (flags: boolean[], offset = 0) =>
+    flags.flatMap((on, index) => on ? [index + offset] : []);
+  const parts = [
+    `BYSECOND=${list(fields.seconds).join(",")}`,
+    `BYMINUTE=${list(fields.minutes).join(",")}`,
+    `BYHOUR=${list(fields.hours).join(",")}`,
+  ];
+  const months = list(fields.months).filter((month) => month >= 1 && month <= 12);
+  if (months.length < 12) parts.push(`BYMONTH=${months.join(",")}`);
+  let freq = "DAILY";
+  if (fields.dayOfMonthRestricted) {
+    const days = [
+      ...list(fields.days).filter((day) => day >= 1),
+      ...fields.daysBeforeLast.map((before) => -(before + 1)),
+    ];
+    parts.push(`BYMONTHDAY=${days.join(",")}`);
+  } else if (fields.dayOfWeekRestricted) {
+    const plain = list(fields.weekdays).map((day) => WEEKDAYS[day]);
+    const nth = fields.nthWeekdays.map(([day, k]) => `${k}${WEEKDAYS[day]}`);
+    const lastOf = list(fields.lastWeekdays).map((day) => `-1${WEEKDAYS[day]}`);
+    if (nth.length + lastOf.length > 0) freq = "MONTHLY";
+    parts.push(`BYDAY=${[...plain, ...nth, ...lastOf].join(",")}`);
+  }
+  return { text: `FREQ=${freq};${parts.join(";")}`, absolute: false };
+}
+
+function splitLines(name: string, values: string[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < values.length; i += 3) {
+    lines.push(`${name}:${values.slice(i, i + 3).join(",")}`);
+  }
+  return lines;
+}
+
+function dateLines(name: string, instants: number[]): string {
+  return splitLines(name, instants.map(compactUtc)).join("\r\n");
+}
+
+/** A local wall time (ms since 1970-01-01T00:00 on the wall) in iCalendar's basic form. */
+function compact(local: number): string {
+  return new Date(local).toISOString().slice(0, 19).replace(/[-:]/g, "");
+}
+
+function compactUtc(at: number): string {
+  return `${compact(at)}Z`;
+}
+
+function utc(at: number): Date {
+  return new Date(at);
+}
+
+/** The zoned value of a nominal local time (a gap time reads forward, like the SPEC). */
+function wall(local: number, zone: string): Temporal.ZonedDateTime {
+  return Temporal.PlainDateTime.from(new Date(local).toISOString().slice(0, 19))
+    .toZonedDateTime(zone, { disambiguation: "compatible" });
+}
+
+/** Turns each override's marker line into its RECURRENCE-ID at the nominal local time. */
+function rewriteMarkers(content: string): string {
+  return content.replace(
+    new RegExp(`^${RID_MARKER}:([^|\\r\\n]*)\\|(\\d{8}T\\d{6})\\r$`, "gm"),
+    (_, zone: string, local: string) =>
+      zone === "" ? `RECURRENCE-ID:${local}Z\r` : `RECURRENCE-ID;TZID=${zone}:${local}\r`,
+  );
+}

@@ -1,0 +1,288 @@
+/**
+ * The feed is exactly the schedule: each task's VEVENTs, parsed back and expanded by an
+ * independent iCalendar library (ical.js, with the feed's own VTIMEZONE blocks), give over 90
+ * days exactly the instants the task's preview gives (TaskService.preview, what
+ * `schedules.preview {task_id}` answers) — in several zones, across DST gaps and folds, with
+ * skipped and moved occurrences, max_runs and end dates, and for schedules RFC 5545 cannot state
+ * as a rule (listed as RDATEs).
+ */
+import ICAL from "ical.js";
+import { buildFeed } from "../../src/calendar/ical.ts";
+import { isDomainError } from "../../src/domain/errors.ts";
+import type { ScheduleFields } from "../../src/domain/task.ts";
+import { TaskActors } from "../../src/runtime/actors.ts";
+import { TaskService } from "../../src/runtime/tasks.ts";
+import { openStore } from "../../src/store/mod.ts";
+import { assert, assertEquals, scheduleFields, taskSettings, TEST_METADATA } from "../_helpers.ts";
+
+const DAY = 86_400_000;
+const WINDOW = 90 * DAY;
+
+interface Case {
+  id: string;
+  schedule: Partial<ScheduleFields>;
+  /** Occurrences (index among the first runs) to skip, or to move by an offset. */
+  skip?: number[];
+  move?: [number, number][];
+}
+
+const at = (iso: string) => Date.parse(iso);
+
+const CASES: Case[] = [
+  // New York springs forward on 2027-03-14 (02:00 → 03:00) and falls back on 2027-11-07.
+  {
+    id: "ny-daily-gap",
+    schedule: {
+      type: "daily",
+      expression: "02:30",
+      timezone: "America/New_York",
+      startAt: at("2027-03-01T00:00:00Z"),
+    },
+  },
+  {
+    id: "ny-daily-fold",
+    schedule: {
+      type: "daily",
+      expression: "01:30,13:15",
+      timezone: "America/New_York",
+      startAt: at("2027-10-20T00:00:00Z"),
+    },
+  },
+  {
+    id: "ny-fold-both",
+    schedule: {
+      type: "daily",
+      expression: "01:30",
+      timezone: "America/New_York",
+      startAt: at("2027-10-20T00:00:00Z"),
+      dstPolicy: { repeat: "both" },
+    },
+  },
+  {
+    id: "ny-gap-skip",
+    schedule: {
+      type: "weekly",
+      expression: "7 02:30",
+      timezone: "America/New_York",
+      startAt: at("2027-03-01T00:00:00Z"),
+      dstPolicy: { gap: "skip" },
+    },
+  },
+  {
+    id: "berlin-monthly",
+    schedule: {
+      type: "monthly",
+      expression: "1,15,31,L 09:00",
+      timezone: "Europe/Berlin",
+      startAt: at("2027-01-10T00:00:00Z"),
+    },
+  },
+  // Berlin springs forward on 2027-03-28 (02:00 → 03:00).
+  {
+    id: "berlin-cron-gap",
+    schedule: {
+      type: "cron",
+      expression: "*/30 1-3 * * *",
+      timezone: "Europe/Berlin",
+      startAt: at("2027-03-20T00:00:00Z"),
+    },
+  },
+  {
+    id: "cron-first-monday",
+    schedule: {
+      type: "cron",
+      expression: "0 10 ? * 1#1",
+      timezone: "Asia/Tokyo",
+      startAt: at("2027-01-01T00:00:00Z"),
+    },
+  },
+  {
+    // Both day fields restricted: Vixie's OR has no RRULE form (RDATEs instead).
+    id: "cron-day-or",
+    schedule: {
+      type: "cron",
+      expression: "0 9 1,15 * 1",
+      timezone: "America/Sao_Paulo",
+      startAt: at("2027-01-01T00:00:00Z"),
+    },
+  },
+  // Sydney falls back on 2027-04-04 (03:00 → 02:00): real-time intervals ignore it.
+  {
+    id: "sydney-interval",
+    schedule: {
+      type: "interval",
+      expression: "5400",
+      timezone: "Australia/Sydney",
+      startAt: at("2027-03-25T00:10:00Z"),
+    },
+  },
+  {
+    id: "rrule-sundays",
+    schedule: {
+      type: "rrule",
+      expression: "RRULE:FREQ=WEEKLY;BYDAY=SU;BYHOUR=2,14;BYMINUTE=30",
+      timezone: "America/New_York",
+      startAt: at("2027-03-01T00:00:00Z"),
+    },
+  },
+  {
+    id: "skips-moves-max-runs",
+    schedule: {
+      type: "daily",
+      expression: "09:00",
+      timezone: "Europe/London",
+      startAt: at("2027-03-20T00:00:00Z"),
+      maxRuns: 20,
+    },
+    skip: [2, 5],
+    move: [[7, 3 * 3600_000]],
+  },
+  {
+    id: "ends",
+    schedule: {
+      type: "weekly",
+      expression: "1-5 17:45",
+      timezone: "Asia/Kolkata",
+      startAt: at("2027-02-01T00:00:00Z"),
+      endAt: at("2027-03-10T00:00:00Z"),
+    },
+  },
+  {
+    id: "once",
+    schedule: { type: "once", expression: "2027-05-01T12:00:00", timezone: "Europe/Paris" },
+  },
+  {
+    id: "utc-daily",
+    schedule: { type: "daily", expression: "00:00,12:00", startAt: at("2027-01-01T00:00:00Z") },
+  },
+];
+
+/** Every VEVENT of the feed expanded by ical.js over [from, to], by UID. */
+function expand(content: string, windows: Map<string, [number, number]>): Map<string, number[]> {
+  const calendar = new ICAL.Component(ICAL.parse(content));
+  for (const zone of calendar.getAllSubcomponents("vtimezone")) {
+    ICAL.TimezoneService.register(zone);
+  }
+  const byUid = new Map<string, ICAL.Component[]>();
+  for (const event of calendar.getAllSubcomponents("vevent")) {
+    const uid = String(event.getFirstPropertyValue("uid"));
+    byUid.set(uid, [...byUid.get(uid) ?? [], event]);
+  }
+  const found = new Map<string, number[]>();
+  for (const [uid, components] of byUid) {
+    const master = components.find((c) => !c.hasProperty("recurrence-id"));
+    assert(master !== undefined, `${uid}: no master event`);
+    const event = new ICAL.Event(master);
+    for (const exception of components.filter((c) => c.hasProperty("recurrence-id"))) {
+      event.relateException(exception);
+    }
+    const [from, to] = windows.get(uid)!;
+    const instants: number[] = [];
+    const iterator = event.iterator();
+    for (let next = iterator.next(); next != null; next = iterator.next()) {
+      // Overrides move an instance by at most a DST offset: read a day past the window.
+      if (next.toJSDate().getTime() > to + DAY) break;
+      const start = event.getOccurrenceDetails(next).startDate.toJSDate().getTime();
+      if (start >= from && start <= to) instants.push(start);
+    }
+    found.set(uid, instants.sort((a, b) => a - b));
+  }
+  return found;
+}
+
+Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over 90 days", async () => {
+  const store = await openStore({ databaseUrl: null, dataDir: null });
+  try {
+    const actors = new TaskActors(store);
+    await actors.load();
+    const tasks = new TaskService(store, actors);
+    // The feed writes exceptions FEED_HORIZON_DAYS ahead of now: every window here lies within.
+    const now = at("2027-01-01T00:00:00Z");
+    const windows = new Map<string, [number, number]>();
+    const expected = new Map<string, number[]>();
+    for (const item of CASES) {
+      const created = await tasks.create({
+        id: item.id,
+        settings: taskSettings({ name: `Task ${item.id}` }),
+        schedule: scheduleFields(item.schedule),
+      }, TEST_METADATA);
+      if (isDomainError(created)) throw created;
+      const first = await tasks.preview(item.id, 30);
+      if (isDomainError(first)) throw first;
+      for (const index of item.skip ?? []) {
+        const skipped = await tasks.excludeOccurrence(item.id, first[index], TEST_METADATA);
+        if (isDomainError(skipped)) throw skipped;
+      }
+      for (const [index, by] of item.move ?? []) {
+        const moved = await tasks.moveOccurrence(item.id, {
+          scheduledFor: first[index],
+          to: first[index] + by,
+        }, TEST_METADATA);
+        if (isDomainError(moved)) throw moved;
+      }
+      const runs = await tasks.preview(item.id, 1000);
+      if (isDomainError(runs)) throw runs;
+      assert(runs.length > 0, `${item.id} has no future run`);
+      // 90 days, or as far as the preview's 1,000 runs reach.
+      const reach = runs.length === 1000 ? runs[999] : Infinity;
+      const window: [number, number] = [runs[0], Math.min(runs[0] + WINDOW, reach)];
+      windows.set(`${item.id}@chronolog`, window);
+      expected.set(`${item.id}@chronolog`, runs.filter((run) => run <= window[1]));
+    }
+    const states = await Promise.all(CASES.map(async (item) => {
+      const state = await tasks.get(item.id);
+      if (isDomainError(state)) throw state;
+      return state;
+    }));
+    const feed = buildFeed(states, { calendarName: "Chronolog", baseUrl: null, now });
+    assertEquals(feed.taskCount, CASES.length);
+    // The forms the feed must take: a rule wherever RFC 5545 has one, its exceptions, overrides
+    // at DST edges, bounds; a list of dates where it has none.
+    const forms: Record<string, RegExp[]> = {
+      "ny-daily-gap": [/RRULE:FREQ=DAILY/, /RECURRENCE-ID;TZID=America\/New_York:20270314T023000/],
+      "ny-daily-fold": [/RDATE:/],
+      "ny-fold-both": [/RRULE:/, /RECURRENCE-ID;TZID=America\/New_York:20271107T013000/, /RDATE:/],
+      "ny-gap-skip": [/RRULE:FREQ=WEEKLY/, /EXDATE;TZID=America\/New_York:20270314T023000/],
+      "berlin-monthly": [/RRULE:FREQ=MONTHLY;BYMONTHDAY=1,15,31,-1/],
+      "berlin-cron-gap": [
+        /RRULE:FREQ=DAILY/,
+        // cron skips the local times a gap removes, and runs a repeated one once (its first).
+        /EXDATE;TZID=Europe\/Berlin:20270328T020000,20270328T023000/,
+        /RECURRENCE-ID;TZID=Europe\/Berlin:20271031T020000/,
+      ],
+      "cron-first-monday": [/RRULE:FREQ=MONTHLY;.*BYDAY=1MO/],
+      "cron-day-or": [/RDATE:/],
+      "sydney-interval": [/RRULE:FREQ=MINUTELY;INTERVAL=90/, /DTSTART:20270325T001000Z/],
+      "rrule-sundays": [/RRULE:FREQ=WEEKLY;BYDAY=SU/],
+      "skips-moves-max-runs": [/EXDATE;TZID=Europe\/London/, /RDATE:/, /UNTIL=/],
+      "ends": [/RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR/, /UNTIL=20270309T121500Z/],
+      "once": [/DTSTART;TZID=Europe\/Paris:20270501T120000/],
+      "utc-daily": [/RRULE:FREQ=DAILY;BYHOUR=0,12;BYMINUTE=0/, /DTSTART:20270101T000000Z/],
+    };
+    for (const [id, patterns] of Object.entries(forms)) {
+      const text = eventText(feed.content, `${id}@chronolog`);
+      for (const pattern of patterns) assert(pattern.test(text), `${id}: ${pattern}\n${text}`);
+    }
+    assert(/BEGIN:VTIMEZONE\r\nTZID:America\/New_York/.test(feed.content), "no VTIMEZONE");
+
+    const found = expand(feed.content, windows);
+    for (const [uid, runs] of expected) {
+      assertEquals(
+        (found.get(uid) ?? []).map((run) => new Date(run).toISOString()),
+        runs.map((run) => new Date(run).toISOString()),
+        `${uid}\n${eventText(feed.content, uid)}`,
+      );
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+/** The feed's lines of one UID's events, for a failure message. */
+function eventText(content: string, uid: string): string {
+  return content.replace(/\r\n[ \t]/g, "").split("BEGIN:VEVENT").filter((block) =>
+    block.includes(`UID:${uid}`)
+  )
+    .map((block) => block.split("\r\n").filter((line) => !/^(DESCRIPTION|SUMMARY)/.test(line)))
+    .flat().join("\n").slice(0, 3000);
+}
