@@ -1,5 +1,6 @@
 import manifest from "./deno.json" with { type: "json" };
 import { ConfigError, loadConfig } from "./src/config.ts";
+import { CalendarFeeds } from "./src/calendar/feeds.ts";
 import { createApp } from "./src/http/app.ts";
 import { Metrics } from "./src/http/metrics.ts";
 import { createLogger, describeError } from "./src/log.ts";
@@ -68,6 +69,7 @@ async function main(): Promise<number> {
     scheduler,
     store,
     metrics,
+    feeds: new CalendarFeeds(store, tasks),
     jwtSecret: config.jwtSecret?.reveal() ?? null,
     webhook: {
       secret: config.webhookSecret?.reveal() ?? null,

@@ -5,6 +5,9 @@ import { isDomainError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import type { Scheduler } from "../runtime/firing.ts";
 import type { EventStore } from "../store/event_store.ts";
+import type { CalendarFeeds } from "../calendar/feeds.ts";
+import { registerCalendarMethods } from "./methods/calendar.ts";
+import { SCHEDULE_TYPES } from "../domain/schedule/mod.ts";
 import { Authenticator, type Caller, taskGuard } from "./auth.ts";
 import { DOMAIN_ERROR_MAPPINGS } from "./errors.ts";
 import { failure, INTERNAL_ERROR, INVALID_REQUEST, MethodRegistry } from "./jsonrpc.ts";
@@ -55,6 +58,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** How long a client may take to send a body (default BODY_TIMEOUT_MS). */
   bodyTimeoutMs?: number;
+  /** The calendar export and the subscription feed (GET /calendar.ics). */
+  feeds?: CalendarFeeds;
 }
 
 /** The Hono application: every route of the service. */
@@ -68,6 +73,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (deps.tasks !== undefined && deps.scheduler !== undefined) {
     registerRuntimeMethods(registry, { tasks: deps.tasks.tasks, scheduler: deps.scheduler });
   }
+  if (deps.feeds !== undefined) registerCalendarMethods(registry, deps.feeds);
   const bodyTimeoutMs = deps.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
 
   const app = new Hono<AppEnv>({ strict: true });
@@ -99,10 +105,39 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }, healthy ? 200 : 503);
   });
 
+  const feeds = deps.feeds;
+  if (feeds !== undefined) {
+    // Calendar apps cannot send a JWT: the feed's own token (tasks.scheduled.rotate-feed-token)
+    // says whose tasks it shows.
+    app.get("/calendar.ics", async (c) => {
+      const owner = await feeds.owner(c.req.query("token") ?? "");
+      if (owner === null) {
+        return problem(c, 401, "unauthorized", "Add ?token= with your feed token", "token");
+      }
+      const type = c.req.query("schedule_type") ?? null;
+      if (type !== null && !(SCHEDULE_TYPES as readonly string[]).includes(type)) {
+        return problem(c, 400, "invalid_params", "Unknown schedule type", "schedule_type");
+      }
+      const feed = await feeds.export({
+        userId: owner.admin ? null : owner.userId,
+        scheduleType: type as (typeof SCHEDULE_TYPES)[number] | null,
+        enabledOnly: true,
+        limit: 1000,
+        calendarName: "Chronolog",
+        baseUrl: new URL(c.req.url).origin,
+        now: Date.now(),
+      });
+      return c.body(feed.content, 200, {
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Cache-Control": "private, max-age=300",
+      });
+    });
+  }
+
   // Every route below takes a JWT when the service has a secret (the webhook route has its
-  // own chain: JWT, verify hook or HMAC signature).
+  // own chain: JWT, verify hook or HMAC signature; the calendar feed its token).
   app.use(async (c, next) => {
-    if (c.req.path.startsWith("/webhook/")) return await next();
+    if (c.req.path.startsWith("/webhook/") || c.req.path === "/calendar.ics") return await next();
     const caller = await authenticator.authenticate(c.req.header("authorization"));
     if (isDomainError(caller)) {
       c.header("WWW-Authenticate", 'Bearer realm="chronolog"');

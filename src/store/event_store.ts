@@ -199,6 +199,10 @@ export interface EventStore {
   ): Promise<number | null>;
   /** A run's row, or null. */
   readRun(runId: string): Promise<RunRecord | null>;
+  /** Sets the owner's calendar feed token (its SHA-256), replacing the one they had. */
+  setFeedToken(owner: { userId: string | null; admin: boolean }, sha256: string): Promise<void>;
+  /** Whose feed token has this SHA-256, or null. */
+  feedTokenOwner(sha256: string): Promise<{ userId: string | null; admin: boolean } | null>;
   /**
    * Takes a liveness key for this process: held on a dedicated connection for as long as the
    * process lives, released by the database the moment the connection drops (kill -9 included).

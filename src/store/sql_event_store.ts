@@ -385,6 +385,30 @@ export class SqlEventStore implements EventStore {
     };
   }
 
+  async setFeedToken(
+    owner: { userId: string | null; admin: boolean },
+    sha256: string,
+  ): Promise<void> {
+    await this.#client.query(
+      `insert into feed_tokens (owner, token_sha256, admin) values ($1, $2, $3)
+       on conflict (owner) do update
+         set token_sha256 = excluded.token_sha256, admin = excluded.admin, created_at = now()`,
+      [owner.userId ?? "", sha256, owner.admin],
+    );
+  }
+
+  async feedTokenOwner(
+    sha256: string,
+  ): Promise<{ userId: string | null; admin: boolean } | null> {
+    const [row] = await this.#client.query<{ owner: string; admin: boolean }>(
+      `select owner, admin from feed_tokens where token_sha256 = $1`,
+      [sha256],
+    );
+    return row === undefined
+      ? null
+      : { userId: row.owner === "" ? null : row.owner, admin: row.admin };
+  }
+
   async renewLease(
     options: { runId: string; workerId: string; leaseMs: number },
   ): Promise<number | null> {

@@ -6,7 +6,6 @@
  * skipped and moved occurrences, max_runs and end dates, and for schedules RFC 5545 cannot state
  * as a rule (listed as RDATEs).
  */
-import ICAL from "ical.js";
 import { buildFeed } from "../../src/calendar/ical.ts";
 import { isDomainError } from "../../src/domain/errors.ts";
 import type { ScheduleFields } from "../../src/domain/task.ts";
@@ -14,6 +13,7 @@ import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import { openStore } from "../../src/store/mod.ts";
 import { assert, assertEquals, scheduleFields, taskSettings, TEST_METADATA } from "../_helpers.ts";
+import { expand } from "./_expand.ts";
 
 const DAY = 86_400_000;
 const WINDOW = 90 * DAY;
@@ -156,39 +156,6 @@ const CASES: Case[] = [
     schedule: { type: "daily", expression: "00:00,12:00", startAt: at("2027-01-01T00:00:00Z") },
   },
 ];
-
-/** Every VEVENT of the feed expanded by ical.js over [from, to], by UID. */
-function expand(content: string, windows: Map<string, [number, number]>): Map<string, number[]> {
-  const calendar = new ICAL.Component(ICAL.parse(content));
-  for (const zone of calendar.getAllSubcomponents("vtimezone")) {
-    ICAL.TimezoneService.register(zone);
-  }
-  const byUid = new Map<string, ICAL.Component[]>();
-  for (const event of calendar.getAllSubcomponents("vevent")) {
-    const uid = String(event.getFirstPropertyValue("uid"));
-    byUid.set(uid, [...byUid.get(uid) ?? [], event]);
-  }
-  const found = new Map<string, number[]>();
-  for (const [uid, components] of byUid) {
-    const master = components.find((c) => !c.hasProperty("recurrence-id"));
-    assert(master !== undefined, `${uid}: no master event`);
-    const event = new ICAL.Event(master);
-    for (const exception of components.filter((c) => c.hasProperty("recurrence-id"))) {
-      event.relateException(exception);
-    }
-    const [from, to] = windows.get(uid)!;
-    const instants: number[] = [];
-    const iterator = event.iterator();
-    for (let next = iterator.next(); next != null; next = iterator.next()) {
-      // Overrides move an instance by at most a DST offset: read a day past the window.
-      if (next.toJSDate().getTime() > to + DAY) break;
-      const start = event.getOccurrenceDetails(next).startDate.toJSDate().getTime();
-      if (start >= from && start <= to) instants.push(start);
-    }
-    found.set(uid, instants.sort((a, b) => a - b));
-  }
-  return found;
-}
 
 Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over 90 days", async () => {
   const store = await openStore({ databaseUrl: null, dataDir: null });

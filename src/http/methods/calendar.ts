@@ -1,0 +1,58 @@
+/** The calendar methods: the iCalendar export and the subscription feed's token. */
+import { z } from "zod";
+import type { CalendarFeeds } from "../../calendar/feeds.ts";
+import { buildFeed } from "../../calendar/ical.ts";
+import { SCHEDULE_TYPES } from "../../domain/schedule/mod.ts";
+import { ownerFilter } from "../auth.ts";
+import type { MethodRegistry } from "../jsonrpc.ts";
+import { text } from "../wire.ts";
+import { MAX_PAGE } from "./tasks.ts";
+
+const ExportParams = z.strictObject({
+  user_id: text(128).pipe(z.string().min(1)).nullish(),
+  schedule_type: z.enum(SCHEDULE_TYPES).nullish(),
+  enabled_only: z.boolean().default(true),
+  limit: z.int().min(1).max(MAX_PAGE).default(100),
+  calendar_name: text(256).pipe(z.string().min(1)).default("Chronolog"),
+  base_url: z.url({ protocol: /^https?$/, error: "Expected an http or https URL" }).max(2048)
+    .nullish().describe("The service's public URL: each event links to its task"),
+});
+
+/** Registers tasks.scheduled.export-ical and tasks.scheduled.rotate-feed-token. */
+export function registerCalendarMethods(registry: MethodRegistry, feeds: CalendarFeeds): void {
+  registry.register({
+    name: "tasks.scheduled.export-ical",
+    summary: "The scheduled tasks as an iCalendar feed whose recurrences are their schedules",
+    params: ExportParams,
+    result: z.strictObject({ ical_content: z.string(), task_count: z.int() }),
+    async handler(params, ctx) {
+      const userId = ownerFilter(ctx.caller, params.user_id);
+      const options = {
+        calendarName: params.calendar_name,
+        baseUrl: params.base_url ?? null,
+        now: ctx.receivedAt,
+      };
+      // A user asking for another user's tasks gets an empty calendar.
+      const feed = userId === undefined ? buildFeed([], options) : await feeds.export({
+        ...options,
+        userId,
+        scheduleType: params.schedule_type ?? null,
+        enabledOnly: params.enabled_only,
+        limit: params.limit,
+      });
+      return { ical_content: feed.content, task_count: feed.taskCount };
+    },
+  });
+
+  registry.register({
+    name: "tasks.scheduled.rotate-feed-token",
+    summary: "A new token for the caller's calendar feed (GET /calendar.ics?token=…); the old " +
+      "one stops working",
+    params: z.strictObject({}),
+    result: z.strictObject({ token: z.string(), path: z.string() }),
+    async handler(_params, ctx) {
+      const token = await feeds.rotate({ userId: ctx.caller.user, admin: ctx.caller.admin });
+      return { token, path: `/calendar.ics?token=${token}` };
+    },
+  });
+}
