@@ -248,7 +248,8 @@ function inheritedEnv(): Record<string, string> {
   );
 }
 
-async function answersHealth(url: string): Promise<boolean> {
+/** True when GET /health answers 2xx at `url`. */
+export async function answersHealth(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/health`);
     await response.body?.cancel();

@@ -1,46 +1,50 @@
 /**
- * `events` and `replay`: a task's audit log and the task rebuilt from it, asked of a running
- * service over JSON-RPC (tasks.events, tasks.replay).
+ * `tasks events` and `tasks replay` (also `events` and `replay`): a task's audit log and the task
+ * rebuilt from it, asked of a running service over JSON-RPC (tasks.events, tasks.replay).
  */
 import { z } from "zod";
 import { TASK_EVENT_TYPES } from "../domain/task.ts";
-import { failure, type OutputFormat, parseCommand, readFormat, usageError } from "./common.ts";
-import { callMethod, serviceUrl } from "./rpc_client.ts";
+import {
+  type CommandSpec,
+  parseServiceCommand,
+  reportFailure,
+  type ServiceCommand,
+} from "./command.ts";
+import { failure, usageError } from "./common.ts";
+import { printRecord } from "./output.ts";
+import { isRecord } from "./rpc_client.ts";
 
-const URL_OPTION =
-  "      --url URL            the service (default: CHRONOLOG_URL, else http://127.0.0.1:8000)";
-const FORMAT_OPTION = "  -f, --format table|json  output for people (default) or scripts";
-const EXIT_CODES =
-  "Exit codes: 0 success, 1 the service refused the call or cannot be reached, 2 usage error.";
+const EVENTS: CommandSpec = {
+  name: "tasks events",
+  taskId: true,
+  raw: false,
+  description: "Prints a task's audit log, oldest first: each event's global position, stream " +
+    "version, recorded time, type and a short summary of its data (-f json: every field). " +
+    "Also: deno task cli events.",
+  options: {
+    "from-version": {
+      kind: "text",
+      placeholder: "N",
+      help: "start at this stream version (default 1)",
+    },
+  },
+};
 
-/** The help text of `events`. */
-export const EVENTS_USAGE = `Usage: deno task cli events <task_id> [options]
-
-Prints a task's audit log, oldest first: each event's global position, stream version, recorded
-time, type and a short summary of its data (-f json: every field). Asks a running service.
-
-Options:
-${URL_OPTION}
-      --from-version N     start at this stream version (default 1)
-${FORMAT_OPTION}
-  -h, --help               this text
-
-${EXIT_CODES}`;
-
-/** The help text of `replay`. */
-export const REPLAY_USAGE =
-  `Usage: deno task cli replay <task_id> --as-of <version|instant> [options]
-
-Rebuilds a task from its log as it stood at a stream version (a whole number: 1 is the task as
-created) or at an instant (ISO 8601 with Z or an offset), and prints it. Asks a running service.
-
-Options:
-      --as-of VERSION|ISO  the stream version or the instant (required)
-${URL_OPTION}
-${FORMAT_OPTION}
-  -h, --help               this text
-
-${EXIT_CODES}`;
+const REPLAY: CommandSpec = {
+  name: "tasks replay",
+  taskId: true,
+  raw: false,
+  description: "Rebuilds a task from its log as it stood at a stream version (a whole number: 1 " +
+    "is the task as created) or at an instant (ISO 8601 with Z or an offset), and prints it. " +
+    "Also: deno task cli replay.",
+  options: {
+    "as-of": {
+      kind: "text",
+      placeholder: "VERSION|ISO",
+      help: "the stream version or the instant (required)",
+    },
+  },
+};
 
 /** Events asked for per call: the most tasks.events returns at once. */
 const EVENTS_PAGE = 1000;
@@ -63,21 +67,14 @@ type EventEntry = z.infer<typeof EventsPage>["events"][number];
 
 const Replayed = z.object({ task: z.record(z.string(), z.unknown()), version: z.number() });
 
-/** `events <task_id>`: prints the task's events, paging through tasks.events. */
+/** `tasks events <task_id>`: prints the task's events, paging through tasks.events. */
 export async function runEvents(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, {
-    url: { type: "string" },
-    "from-version": { type: "string", default: "1" },
-    format: { type: "string", short: "f", default: "table" },
-    help: { type: "boolean", short: "h" },
-  }, { usage: EVENTS_USAGE, positionals: true });
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  const common = readCommon(positionals, values);
-  if (typeof common === "number") return common;
-  const { taskId, url, format } = common;
-  let fromVersion = Number(values["from-version"]);
-  if (!/^\d+$/.test(values["from-version"]) || fromVersion < 1) {
+  const command = await parseServiceCommand(args, EVENTS);
+  if (typeof command === "number") return command;
+  const { client, format, params } = command;
+  const fromText = (command.values["from-version"] as string | undefined) ?? "1";
+  let fromVersion = Number(fromText);
+  if (!/^\d+$/.test(fromText) || fromVersion < 1) {
     return usageError("--from-version must be a whole number from 1");
   }
 
@@ -85,15 +82,15 @@ export async function runEvents(args: string[]): Promise<number> {
   // Pages are printed as they come, so a long stream shows at once; the header waits for the
   // first answer, so a refused call prints only its error.
   for (let first = true;; first = false) {
-    const outcome = await callMethod(url, "tasks.events", {
-      task_id: taskId,
+    const outcome = await client.call("tasks.events", {
+      task_id: params.task_id,
       from_version: fromVersion,
       limit: EVENTS_PAGE,
     });
-    if ("failure" in outcome) return failure(outcome.failure);
+    if ("failure" in outcome) return reportFailure(outcome, EVENTS);
     const page = EventsPage.safeParse(outcome.result);
     if (!page.success) {
-      return failure(`the service at ${url} sent an unexpected tasks.events reply`);
+      return failure(`the service at ${client.url} sent an unexpected tasks.events reply`);
     }
     if (first && format === "table") {
       console.log(eventRow("position", "version", "recorded_at", "type", "data"));
@@ -113,7 +110,7 @@ export async function runEvents(args: string[]): Promise<number> {
     const next = page.data.next_from_version;
     if (next === null) break;
     if (next <= fromVersion) {
-      return failure(`the service at ${url} sent a next_from_version that does not advance`);
+      return failure(`the service at ${client.url} sent a next_from_version that does not advance`);
     }
     fromVersion = next;
   }
@@ -121,71 +118,39 @@ export async function runEvents(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `replay <task_id> --as-of V|ISO`: prints the task as tasks.replay rebuilds it. */
+/** `tasks replay <task_id> --as-of V|ISO`: prints the task as tasks.replay rebuilds it. */
 export async function runReplay(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, {
-    "as-of": { type: "string" },
-    url: { type: "string" },
-    format: { type: "string", short: "f", default: "table" },
-    help: { type: "boolean", short: "h" },
-  }, { usage: REPLAY_USAGE, positionals: true });
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  const common = readCommon(positionals, values);
-  if (typeof common === "number") return common;
-  const { taskId, url, format } = common;
-  const asOfText = values["as-of"];
-  if (asOfText === undefined) return usageError("--as-of is required");
-  let asOf: number | string;
-  if (/^\d+$/.test(asOfText) && Number(asOfText) >= 1 && Number.isSafeInteger(Number(asOfText))) {
-    asOf = Number(asOfText);
-  } else if (ISO_INSTANT.test(asOfText) && !Number.isNaN(Date.parse(asOfText))) {
-    asOf = asOfText;
-  } else {
-    return usageError(
-      "--as-of must be a stream version (a whole number from 1) or an ISO 8601 instant with Z " +
-        "or an offset",
-    );
-  }
+  const command = await parseServiceCommand(args, REPLAY);
+  if (typeof command === "number") return command;
+  const asOf = readAsOf(command);
+  if (typeof asOf === "object") return asOf.exitCode;
+  const { client, format, params } = command;
 
-  const outcome = await callMethod(url, "tasks.replay", { task_id: taskId, as_of: asOf });
-  if ("failure" in outcome) return failure(outcome.failure);
+  const outcome = await client.call("tasks.replay", { task_id: params.task_id, as_of: asOf });
+  if ("failure" in outcome) return reportFailure(outcome, REPLAY);
   const replayed = Replayed.safeParse(outcome.result);
   if (!replayed.success) {
-    return failure(`the service at ${url} sent an unexpected tasks.replay reply`);
+    return failure(`the service at ${client.url} sent an unexpected tasks.replay reply`);
   }
-  if (format === "json") {
-    console.log(JSON.stringify(replayed.data));
-    return 0;
-  }
-  const entries = Object.entries(replayed.data.task);
-  const width = Math.max(...entries.map(([key]) => key.length)) + 1;
-  for (const [key, value] of entries) {
-    console.log(
-      `${`${key}:`.padEnd(width)} ${typeof value === "string" ? value : JSON.stringify(value)}`,
-    );
-  }
+  if (format === "json") console.log(JSON.stringify(replayed.data));
+  else printRecord(replayed.data.task);
   return 0;
 }
 
-/** The task id, the service URL and the format, or the exit code of a usage error. */
-function readCommon(
-  positionals: string[],
-  values: { url?: string; format?: string },
-): { taskId: string; url: string; format: OutputFormat } | number {
-  if (positionals.length === 0) return usageError("a task id is required");
-  if (positionals.length > 1) {
-    return usageError(`one task id is expected, got "${positionals.join(" ")}"`);
+/** `--as-of` as tasks.replay takes it: a stream version or an ISO instant. */
+function readAsOf(command: ServiceCommand): number | string | { exitCode: number } {
+  const text = command.values["as-of"] as string | undefined;
+  if (text === undefined) return { exitCode: usageError("--as-of is required") };
+  if (/^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text))) {
+    return Number(text);
   }
-  const url = serviceUrl(values.url);
-  if (url === null) {
-    return usageError(
-      `${values.url === undefined ? "CHRONOLOG_URL" : "--url"} must be an http or https URL`,
-    );
-  }
-  const format = readFormat(values.format);
-  if (format === null) return usageError(`--format must be table or json, got "${values.format}"`);
-  return { taskId: positionals[0], url, format };
+  if (ISO_INSTANT.test(text) && !Number.isNaN(Date.parse(text))) return text;
+  return {
+    exitCode: usageError(
+      "--as-of must be a stream version (a whole number from 1) or an ISO 8601 instant with Z " +
+        "or an offset",
+    ),
+  };
 }
 
 function eventRow(
@@ -244,8 +209,4 @@ function fieldText(key: string, value: unknown): string {
 
 function clip(text: string): string {
   return text.length > MAX_SUMMARY ? `${text.slice(0, MAX_SUMMARY - 1)}…` : text;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,159 +1,71 @@
 /**
- * The command line. `schedule preview` and `schedule validate` work offline on the schedule
- * engine; `events` and `replay` ask a running service over JSON-RPC; `verify` opens the event log
- * itself. The other JSON-RPC client commands (tasks …, scheduler …) arrive with issue 6.
- * Exit codes: 0 success, 1 a failure (an invalid schedule, a refused call, a mismatch), 2 a usage
- * error.
+ * The command line: a JSON-RPC client of a running service (tasks …, scheduler …), the schedule
+ * engine offline (schedule …), and an audit of the event log itself (verify).
+ * Exit codes: 0 success, 1 a failure (a refused call, a failed run, an invalid schedule, a
+ * mismatch), 2 a usage error, 3 the service cannot be reached.
  */
-import { isDomainError } from "../domain/errors.ts";
-import {
-  type GapPolicy,
-  nextRuns,
-  parseSchedule,
-  type RepeatPolicy,
-  type ScheduleType,
-} from "../domain/schedule/mod.ts";
 import { runEvents, runReplay } from "./audit.ts";
-import { parseCommand, usageError } from "./common.ts";
+import { usageError } from "./common.ts";
+import { runScheduleGroup } from "./schedule.ts";
+import { runScheduler } from "./scheduler.ts";
+import { runTasks } from "./tasks.ts";
 import { runVerify } from "./verify.ts";
 
 const USAGE = `Usage: deno task cli <command> [options]
 
-Commands:
-  schedule preview    list the next instants a schedule fires (offline)
-  schedule validate   check a schedule and describe it in words (offline)
-  events <task_id>    a task's audit log, oldest first (asks the service)
-  replay <task_id>    a task rebuilt as of a stream version or an instant (asks the service)
+Commands (each explains itself: deno task cli tasks --help, deno task cli tasks create --help):
+  tasks create|get|update|delete|list|runs|trigger
+                      tasks of a running service
+  tasks events|replay a task's audit log, and the task as of a version or an instant
+  tasks scheduled due|init|complete
+                      for runners that execute occurrences themselves
+  scheduler start     run the service in the foreground (as deno task start)
+  scheduler status|pause|resume
+                      see and steer the service's scheduler
+  scheduler list      the tasks that have a schedule
+  scheduler webhook-url|export-ical|k8s-cronjob
+                      hand a schedule to another system: a signed webhook call, an iCalendar
+                      file, a Kubernetes CronJob
+  schedule preview|validate
+                      a schedule's next instants, or whether it is valid (offline)
   verify              replay the whole log and prove it equals the live state (opens the store)
+  events, replay      the same as tasks events, tasks replay
 
-events, replay and verify describe their options with --help, e.g. deno task cli verify --help.
+The service: --url URL, else CHRONOLOG_URL, else http://127.0.0.1:8000. A service with
+CHRONOLOG_JWT_SECRET wants a JWT: --token JWT, else CHRONOLOG_TOKEN (sent as Authorization:
+Bearer, never printed). -f json prints the result as JSON, for scripts.
 
-Options of schedule preview and schedule validate (--type and --expression are required):
-  -t, --type TYPE          once | interval | cron | daily | weekly | monthly | rrule
-  -e, --expression EXPR    e.g. "0 9 * * 1-5", "PT15M", "09:00,17:30"
-  -z, --timezone ZONE      IANA zone (default UTC)
-      --from ISO           list runs after this instant (default now)
-  -n, --count N            how many runs (default 10, at most 1000)
-      --start-at ISO       no run before this instant
-      --end-at ISO         no run after this instant
-      --max-runs N         no more runs than this
-      --gap shift|skip     DST gap policy
-      --repeat first|both|last
-                           DST repeat policy
-  -f, --format table|json  output for people (default) or scripts
-  -h, --help               this text
-
-Exit codes: 0 success, 1 failure (invalid schedule, refused call, mismatch), 2 usage error.`;
+Exit codes: 0 success, 1 the service refused the call (or the run failed, the schedule is
+invalid, the log does not match), 2 usage error, 3 the service cannot be reached.`;
 
 const COMMANDS = new Map<string, (args: string[]) => Promise<number>>([
+  ["tasks", runTasks],
+  ["scheduler", runScheduler],
+  ["schedule", runScheduleGroup],
+  ["verify", runVerify],
   ["events", runEvents],
   ["replay", runReplay],
-  ["verify", runVerify],
 ]);
 
 /** Runs the CLI with its arguments and returns the exit code. */
 export function run(args: string[]): Promise<number> {
-  const command = COMMANDS.get(args[0]);
-  return command === undefined ? Promise.resolve(runSchedule(args)) : command(args.slice(1));
-}
-
-function runSchedule(args: string[]): number {
-  const parsed = parseCommand(args, {
-    type: { type: "string", short: "t" },
-    expression: { type: "string", short: "e" },
-    timezone: { type: "string", short: "z", default: "UTC" },
-    from: { type: "string" },
-    count: { type: "string", short: "n", default: "10" },
-    "start-at": { type: "string" },
-    "end-at": { type: "string" },
-    "max-runs": { type: "string" },
-    gap: { type: "string" },
-    repeat: { type: "string" },
-    format: { type: "string", short: "f", default: "table" },
-    help: { type: "boolean", short: "h" },
-  }, { usage: USAGE, positionals: true });
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  const [group, command] = positionals;
-  if (group !== "schedule" || (command !== "preview" && command !== "validate")) {
-    return usageError(
-      positionals.length === 0
-        ? "a command is required"
-        : `unknown command "${positionals.join(" ")}"`,
+  const [name, ...rest] = args;
+  if (name === "--help" || name === "-h") {
+    console.log(USAGE);
+    return Promise.resolve(0);
+  }
+  if (name === undefined) return Promise.resolve(usageError("a command is required"));
+  const command = COMMANDS.get(name);
+  if (command === undefined) {
+    return Promise.resolve(
+      usageError(
+        name.startsWith("-")
+          ? `a command must come before options, got "${name}"`
+          : `unknown command "${name}"`,
+      ),
     );
   }
-  if (values.type === undefined || values.expression === undefined) {
-    return usageError("--type and --expression are required");
-  }
-  if (values.format !== "table" && values.format !== "json") {
-    return usageError(`--format must be table or json, got "${values.format}"`);
-  }
-  const instants: Record<string, number | undefined> = {};
-  for (const name of ["from", "start-at", "end-at"] as const) {
-    const text = values[name];
-    if (text === undefined) continue;
-    const instant = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/i.test(text)
-      ? Date.parse(text)
-      : NaN;
-    if (Number.isNaN(instant)) {
-      return usageError(`--${name} must be an ISO 8601 instant with Z or an offset`);
-    }
-    instants[name] = instant;
-  }
-  const count = Number(values.count);
-  if (!Number.isInteger(count) || count < 1 || count > 1000) {
-    return usageError("--count must be a whole number from 1 to 1000");
-  }
-  const from = instants.from ?? Date.now();
-  const schedule = parseSchedule({
-    type: values.type as ScheduleType,
-    expression: values.expression,
-    timezone: values.timezone,
-    startAt: instants["start-at"],
-    endAt: instants["end-at"],
-    maxRuns: values["max-runs"] === undefined ? null : Number(values["max-runs"]),
-    dstPolicy: {
-      gap: values.gap as GapPolicy | undefined,
-      repeat: values.repeat as RepeatPolicy | undefined,
-    },
-    anchor: from,
-  });
-  const json = values.format === "json";
-  if (isDomainError(schedule)) {
-    if (json) {
-      console.log(
-        JSON.stringify({ valid: false, error: schedule.message, field: schedule.field ?? null }),
-      );
-    } else console.error(`chronolog: ${schedule.field}: ${schedule.message}`);
-    return 1;
-  }
-  if (command === "validate") {
-    console.log(
-      json
-        ? JSON.stringify({
-          valid: true,
-          error: null,
-          field: null,
-          description: schedule.description,
-        })
-        : `valid: ${schedule.description}`,
-    );
-    return 0;
-  }
-  const runs = nextRuns(schedule, from, { count });
-  if (json) {
-    console.log(JSON.stringify({ runs: runs.map((at) => new Date(at).toISOString()) }));
-    return 0;
-  }
-  for (const at of runs) {
-    const local = Temporal.Instant.fromEpochMilliseconds(at).toZonedDateTimeISO(schedule.timezone);
-    console.log(
-      `${new Date(at).toISOString()}  ${
-        local.toPlainDateTime().toString({ smallestUnit: "second" })
-      } ${local.offset}`,
-    );
-  }
-  return 0;
+  return command(rest);
 }
 
 if (import.meta.main) Deno.exit(await run(Deno.args));

@@ -1,6 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
-import manifest from "../../deno.json" with { type: "json" };
 import {
   assert,
   assertEquals,
@@ -9,37 +8,16 @@ import {
   freePort,
   pgliteDir,
   POSTGRES_ADMIN_URL,
-  rpc,
   startService,
 } from "../_helpers.ts";
+import { assertOneLine, call, cli } from "./_cli.ts";
 
-// The CLI runs with exactly the permissions of `deno task cli`.
-const CLI_ARGS = manifest.tasks.cli.split(/\s+/).slice(1);
 const TASK_ID = "audit-1";
 const TAMPER = `update tasks set state = jsonb_set(state::jsonb, '{name}', '"tampered"')::json`;
 
-/** Runs the real CLI as `deno task cli` does, without the developer's service settings. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Finished> {
-  const inherited = Object.entries(Deno.env.toObject()).filter(([name]) =>
-    name !== "DATABASE_URL" && !name.startsWith("CHRONOLOG_")
-  );
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [...CLI_ARGS, ...args],
-    cwd: new URL("../../", import.meta.url),
-    clearEnv: true,
-    env: { ...Object.fromEntries(inherited), NO_COLOR: "1", ...env },
-    stdin: "null",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
-/** Calls a method that must succeed and returns its result. */
-async function call(url: string, method: string, params: unknown): Promise<unknown> {
-  const reply = await rpc(url, { method, params, id: 1 });
-  const body = reply.body as { result?: unknown; error?: unknown };
-  if (body.error !== undefined) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-  return body.result;
+/** Runs the real CLI with `args` and extra environment. */
+function run(args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  return cli(args, { env });
 }
 
 /** A task with four events: created, renamed, and one run (started, succeeded). */
@@ -55,13 +33,6 @@ async function seedTask(url: string): Promise<void> {
   await call(url, "tasks.scheduled.complete", { task_id: TASK_ID });
 }
 
-function assertOneLine(finished: Finished, code: number, includes: string): void {
-  assertEquals(finished.code, code, finished.stderr);
-  const lines = finished.stderr.trim().split("\n");
-  assertEquals(lines.length, 1, finished.stderr);
-  assert(lines[0].startsWith("chronolog: ") && lines[0].includes(includes), finished.stderr);
-}
-
 Deno.test("cli events and replay show a task's log and its past from a running service", async (t) => {
   const service = await startService();
   try {
@@ -69,7 +40,7 @@ Deno.test("cli events and replay show a task's log and its past from a running s
     const url = ["--url", service.url];
 
     await t.step("events prints one row per event under a header", async () => {
-      const { code, stdout } = await cli(["events", TASK_ID, ...url]);
+      const { code, stdout } = await run(["events", TASK_ID, ...url]);
       assertEquals(code, 0);
       const [header, ...rows] = stdout.trim().split("\n");
       assertEquals(header.split(/\s+/).filter(Boolean), [
@@ -94,7 +65,7 @@ Deno.test("cli events and replay show a task's log and its past from a running s
     });
 
     await t.step("events -f json prints what tasks.events returns", async () => {
-      const { code, stdout } = await cli(["events", TASK_ID, "-f", "json", ...url]);
+      const { code, stdout } = await run(["events", TASK_ID, "-f", "json", ...url]);
       assertEquals(code, 0);
       const expected = await call(service.url, "tasks.events", { task_id: TASK_ID, limit: 1000 });
       assertEquals(JSON.parse(stdout), { events: (expected as { events: unknown }).events });
@@ -103,7 +74,7 @@ Deno.test("cli events and replay show a task's log and its past from a running s
     await t.step(
       "events --from-version starts later; CHRONOLOG_URL names the service",
       async () => {
-        const { code, stdout } = await cli(
+        const { code, stdout } = await run(
           ["events", TASK_ID, "--from-version", "3", "-f", "json"],
           { CHRONOLOG_URL: service.url },
         );
@@ -114,7 +85,7 @@ Deno.test("cli events and replay show a task's log and its past from a running s
     );
 
     await t.step("replay --as-of 1 prints the task as created, key: value", async () => {
-      const { code, stdout } = await cli(["replay", TASK_ID, "--as-of", "1", ...url]);
+      const { code, stdout } = await run(["replay", TASK_ID, "--as-of", "1", ...url]);
       assertEquals(code, 0);
       assert(/^name:\s+report$/m.test(stdout), stdout);
       assert(/^version:\s+1$/m.test(stdout), stdout);
@@ -123,13 +94,13 @@ Deno.test("cli events and replay show a task's log and its past from a running s
     });
 
     await t.step("replay -f json prints what tasks.replay returns", async () => {
-      const { code, stdout } = await cli(["replay", TASK_ID, "--as-of", "1", "-f", "json", ...url]);
+      const { code, stdout } = await run(["replay", TASK_ID, "--as-of", "1", "-f", "json", ...url]);
       assertEquals(code, 0);
       assertEquals(
         JSON.parse(stdout),
         await call(service.url, "tasks.replay", { task_id: TASK_ID, as_of: 1 }),
       );
-      const now = await cli([
+      const now = await run([
         "replay",
         TASK_ID,
         "--as-of",
@@ -144,9 +115,9 @@ Deno.test("cli events and replay show a task's log and its past from a running s
     });
 
     await t.step("a refused call prints the message and the field, and exits 1", async () => {
-      assertOneLine(await cli(["events", "nope", ...url]), 1, "task_id: No such task");
+      assertOneLine(await run(["events", "nope", ...url]), 1, "task_id: No such task");
       assertOneLine(
-        await cli(["replay", TASK_ID, "--as-of", "2000-01-01T00:00:00Z", ...url]),
+        await run(["replay", TASK_ID, "--as-of", "2000-01-01T00:00:00Z", ...url]),
         1,
         "as_of: The task did not exist yet at that point",
       );
@@ -163,7 +134,7 @@ Deno.test("cli events and replay show a task's log and its past from a running s
           ["events", TASK_ID, "-f", "xml"],
         ]
       ) {
-        assertOneLine(await cli([...args, ...url]), 2, "");
+        assertOneLine(await run([...args, ...url]), 2, "");
       }
       for (
         const args of [
@@ -173,7 +144,7 @@ Deno.test("cli events and replay show a task's log and its past from a running s
           ["verify", "--bogus"],
         ]
       ) {
-        assertOneLine(await cli(args), 2, "");
+        assertOneLine(await run(args), 2, "");
       }
     });
   } finally {
@@ -181,25 +152,13 @@ Deno.test("cli events and replay show a task's log and its past from a running s
   }
 });
 
-Deno.test("cli events prints one line when the service cannot be reached", async () => {
+Deno.test("cli events prints one line and exits 3 when the service cannot be reached", async () => {
   const url = `http://127.0.0.1:${freePort()}`;
   assertOneLine(
-    await cli(["events", TASK_ID, "--url", url]),
-    1,
+    await run(["events", TASK_ID, "--url", url]),
+    3,
     `cannot reach the service at ${url}: `,
   );
-});
-
-Deno.test("cli events, replay and verify each explain themselves with --help", async () => {
-  for (const command of ["events", "replay", "verify"]) {
-    const { code, stdout } = await cli([command, "--help"]);
-    assertEquals(code, 0);
-    assert(stdout.startsWith(`Usage: deno task cli ${command}`), stdout);
-  }
-  const verify = await cli(["verify", "--help"]);
-  assert(verify.stdout.includes("stop the service first"));
-  const top = await cli(["--help"]);
-  assert(["events", "replay", "verify"].every((command) => top.stdout.includes(`  ${command}`)));
 });
 
 Deno.test("cli verify on PGlite: agrees after the service stops, then names a tampered task", async () => {
@@ -209,12 +168,12 @@ Deno.test("cli verify on PGlite: agrees after the service stops, then names a ta
     try {
       await seedTask(service.url);
       // PGlite is one process per folder: verify refuses while the service holds it.
-      assertOneLine(await cli(["verify", "--data-dir", dataDir]), 1, "is in use");
+      assertOneLine(await run(["verify", "--data-dir", dataDir]), 1, "is in use");
     } finally {
       await service.stop();
     }
 
-    const table = await cli(["verify", "--data-dir", dataDir]);
+    const table = await run(["verify", "--data-dir", dataDir]);
     assertEquals(table.code, 0, table.stdout + table.stderr);
     const lines = table.stdout.trim().split("\n");
     assertEquals(lines.slice(0, 4), [
@@ -225,7 +184,7 @@ Deno.test("cli verify on PGlite: agrees after the service stops, then names a ta
     ]);
     assert(lines.at(-1)!.startsWith("ok: "), table.stdout);
 
-    const json = await cli(["verify", "-f", "json"], { CHRONOLOG_DATA_DIR: dataDir });
+    const json = await run(["verify", "-f", "json"], { CHRONOLOG_DATA_DIR: dataDir });
     assertEquals(json.code, 0);
     const { elapsed_ms, ...counts } = JSON.parse(json.stdout);
     assert(typeof elapsed_ms === "number");
@@ -242,7 +201,7 @@ Deno.test("cli verify on PGlite: agrees after the service stops, then names a ta
     const db = await PGlite.create(dataDir);
     await db.exec(TAMPER);
     await db.close();
-    const tampered = await cli(["verify", "--data-dir", dataDir]);
+    const tampered = await run(["verify", "--data-dir", dataDir]);
     assertEquals(tampered.code, 1);
     assert(
       tampered.stdout.includes(
@@ -259,7 +218,7 @@ Deno.test("cli verify on PGlite: agrees after the service stops, then names a ta
 Deno.test("cli verify refuses a folder that holds no event log", async () => {
   const empty = await Deno.makeTempDir({ prefix: "chronolog_empty_" });
   try {
-    assertOneLine(await cli(["verify", "--data-dir", empty]), 1, "no embedded event log in");
+    assertOneLine(await run(["verify", "--data-dir", empty]), 1, "no embedded event log in");
   } finally {
     await Deno.remove(empty, { recursive: true });
   }
@@ -275,10 +234,10 @@ Deno.test({
       const service = await startService({}, { databaseUrl });
       try {
         await seedTask(service.url);
-        const events = await cli(["events", TASK_ID, "-f", "json", "--url", service.url]);
+        const events = await run(["events", TASK_ID, "-f", "json", "--url", service.url]);
         assertEquals(JSON.parse(events.stdout).events.length, 4);
 
-        const live = await cli(["verify", "-f", "json", "--database-url", databaseUrl]);
+        const live = await run(["verify", "-f", "json", "--database-url", databaseUrl]);
         assertEquals(live.code, 0, live.stdout + live.stderr);
         const report = JSON.parse(live.stdout);
         assertEquals([report.ok, report.tasks, report.events, report.runs], [true, 1, 4, 1]);
@@ -286,7 +245,7 @@ Deno.test({
         const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
         await sql.unsafe(TAMPER);
         await sql.end();
-        const tampered = await cli(["verify"], { DATABASE_URL: databaseUrl });
+        const tampered = await run(["verify"], { DATABASE_URL: databaseUrl });
         assertEquals(tampered.code, 1);
         assert(tampered.stdout.includes(`mismatch: task ${TASK_ID}: `), tampered.stdout);
         assert(tampered.stdout.includes(`snapshot "tampered"`), tampered.stdout);

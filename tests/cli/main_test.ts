@@ -1,23 +1,9 @@
-import { assert, assertEquals } from "../_helpers.ts";
+import { assert, assertEquals, type Finished } from "../_helpers.ts";
+import { cli as runCli } from "./_cli.ts";
 
 /** Runs the real CLI as `deno task cli` does and returns its exit code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "src/cli/main.ts",
-      ...args,
-    ],
-    cwd: new URL("../../", import.meta.url),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function cli(...args: string[]): Promise<Finished> {
+  return runCli(args);
 }
 
 Deno.test("cli schedule preview prints instants with their local time, offline", async () => {
@@ -108,4 +94,6 @@ Deno.test("cli usage errors exit 2 with one line; --help exits 0", async () => {
   const help = await cli("--help");
   assertEquals(help.code, 0);
   assert(help.stdout.includes("schedule preview"));
+  const preview = await cli("schedule", "preview", "--help");
+  assert(preview.stdout.includes("--expression EXPR"), preview.stdout);
 });

@@ -103,8 +103,8 @@ async function requestHeaders(
   return headers;
 }
 
-/** Lowercase hex HMAC-SHA256 of `message` under `secret` (SPEC §5). */
-async function hmacHex(secret: string, message: string): Promise<string> {
+/** Lowercase hex HMAC-SHA256 of `message` under `secret` (SPEC §5's webhook signature). */
+export async function hmacHex(secret: string, message: string): Promise<string> {
   const encoder = new TextEncoder();
   const key = await crypto.subtle.importKey(
     "raw",
