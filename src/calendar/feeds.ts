@@ -25,6 +25,8 @@ export interface FeedQuery {
   limit: number;
   calendarName: string;
   baseUrl: string | null;
+  /** DTEND − DTSTART of each event, minutes. */
+  eventMinutes?: number;
 }
 
 /** Builds feeds and keeps their tokens. */
@@ -51,6 +53,7 @@ export class CalendarFeeds {
       calendarName: query.calendarName,
       baseUrl: query.baseUrl,
       now: query.now,
+      eventMinutes: query.eventMinutes,
     });
   }
 

@@ -33,8 +33,8 @@ import {
 export const FEED_HORIZON_DAYS = 400;
 /** The most slots of one task reconciled (an every-minute cron stops here). */
 const MAX_SLOTS = 2000;
-/** Each event lasts this long in calendars (the task has no duration of its own). */
-const EVENT_MINUTES = 30;
+/** How long each event lasts in calendars unless the feed says (a task has no duration). */
+export const DEFAULT_EVENT_MINUTES = 30;
 const DAY_MS = 86_400_000;
 const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
 /** The marker line an override carries until it is rewritten into its RECURRENCE-ID. */
@@ -47,6 +47,8 @@ export interface FeedOptions {
   baseUrl: string | null;
   /** "Now" (epoch ms): the feed's window starts at each task's next run after it. */
   now: number;
+  /** How long each event lasts (DTEND − DTSTART), minutes; default DEFAULT_EVENT_MINUTES. */
+  eventMinutes?: number;
 }
 
 /** A built feed. */
@@ -67,6 +69,7 @@ export function buildFeed(tasks: TaskState[], options: FeedOptions): Feed {
 }
 
 function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions): boolean {
+  const minutes = options.eventMinutes ?? DEFAULT_EVENT_MINUTES;
   const fields = task.schedule;
   if (fields === null) return false;
   const schedule = compileSchedule(fields, task.anchor);
@@ -90,7 +93,7 @@ function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions):
       : `${options.baseUrl.replace(/\/+$/, "")}/schedules/${encodeURIComponent(task.id)}`,
     stamp: new Date(task.updatedAt),
   };
-  const recurrence = reconcile(fields, slots, ended, zone);
+  const recurrence = reconcile(fields, slots, ended, zone, minutes);
   if (recurrence === null) {
     // A bounded list: every run of the window, the first one also DTSTART (ical.js leaves
     // DTSTART out of a set of RDATEs without a rule; RFC 5545 counts a repeated instant once).
@@ -102,8 +105,8 @@ function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions):
       ...base,
       start,
       end: zoned
-        ? (start as Temporal.ZonedDateTime).add({ minutes: EVENT_MINUTES })
-        : utc(first.at + EVENT_MINUTES * 60_000),
+        ? (start as Temporal.ZonedDateTime).add({ minutes })
+        : utc(first.at + minutes * 60_000),
       timezone: zoned ? zone : null,
       repeating: runs.length > 1 ? dateLines("RDATE", runs.map((run) => run.at)) : null,
     });
@@ -120,7 +123,7 @@ function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions):
     calendar.createEvent({
       ...base,
       start: utc(override.at),
-      end: utc(override.at + EVENT_MINUTES * 60_000),
+      end: utc(override.at + minutes * 60_000),
       x: [[RID_MARKER, `${recurrence.zone}|${compact(override.local)}`]],
     });
   }
@@ -142,6 +145,7 @@ function reconcile(
   slots: CalendarSlot[],
   ended: boolean,
   zone: string | null,
+  minutes: number,
 ): Recurrence | null {
   const rule = ruleFor(fields);
   const nominal = slots.filter((slot) => slot.local !== null);
@@ -161,7 +165,7 @@ function reconcile(
     // Real-time intervals: DTSTART in UTC, so no wall clock bends the grid.
     const first = nominal[0].at;
     start = utc(first);
-    end = utc(first + EVENT_MINUTES * 60_000);
+    end = utc(first + minutes * 60_000);
     eventZone = null;
     const produced = new Set<number>();
     for (let at = first; at <= windowEnd; at += rule.stepMs) produced.add(at);
@@ -174,7 +178,7 @@ function reconcile(
     const firstLocal = nominal[0].local!;
     const ruleZone = zone ?? "UTC";
     start = wall(firstLocal, ruleZone);
-    end = start.add({ minutes: EVENT_MINUTES });
+    end = start.add({ minutes });
     eventZone = zone;
     // The RRULE's own instances over the window, as local wall times.
     const expander = new RRuleTemporal({

@@ -76,6 +76,15 @@ Deno.test("the calendar export and feed over the real service", async (t) => {
         exported.ical_content.includes("URL;VALUE=URI:https://chronolog.example.com/schedules/"),
       );
       assert(!exported.ical_content.includes("bobs-report"), "Bob's task in Alice's export");
+      // Events last 30 minutes unless the export says otherwise.
+      assert(exported.ical_content.includes("DTSTART;TZID=America/New_York:20270301T023000"));
+      assert(exported.ical_content.includes("DTEND;TZID=America/New_York:20270301T030000"));
+      const longer = await call<{ ical_content: string }>(
+        alice,
+        "tasks.scheduled.export-ical",
+        { duration_minutes: 45 },
+      );
+      assert(longer.ical_content.includes("DTEND;TZID=America/New_York:20270301T031500"));
       const foreign = await call<{ task_count: number }>(alice, "tasks.scheduled.export-ical", {
         user_id: "bob",
       });

@@ -1,7 +1,7 @@
 /** The calendar methods: the iCalendar export and the subscription feed's token. */
 import { z } from "zod";
 import type { CalendarFeeds } from "../../calendar/feeds.ts";
-import { buildFeed } from "../../calendar/ical.ts";
+import { buildFeed, DEFAULT_EVENT_MINUTES } from "../../calendar/ical.ts";
 import { SCHEDULE_TYPES } from "../../domain/schedule/mod.ts";
 import { ownerFilter } from "../auth.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
@@ -14,6 +14,8 @@ const ExportParams = z.strictObject({
   enabled_only: z.boolean().default(true),
   limit: z.int().min(1).max(MAX_PAGE).default(100),
   calendar_name: text(256).pipe(z.string().min(1)).default("Chronolog"),
+  duration_minutes: z.int().min(1).max(1440).default(DEFAULT_EVENT_MINUTES)
+    .describe("How long each event lasts in calendars"),
   base_url: z.url({ protocol: /^https?$/, error: "Expected an http or https URL" }).max(2048)
     .nullish().describe("The service's public URL: each event links to its task"),
 });
@@ -31,6 +33,7 @@ export function registerCalendarMethods(registry: MethodRegistry, feeds: Calenda
         calendarName: params.calendar_name,
         baseUrl: params.base_url ?? null,
         now: ctx.receivedAt,
+        eventMinutes: params.duration_minutes,
       };
       // A user asking for another user's tasks gets an empty calendar.
       const feed = userId === undefined ? buildFeed([], options) : await feeds.export({
