@@ -78,7 +78,7 @@ function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions):
   const { slots, ended } = calendarSlots(task, { until, limit: MAX_SLOTS });
   const runs = slots.filter((slot) => !slot.excluded);
   if (runs.length === 0) return false;
-  const zone = schedule.timezone === "UTC" ? null : schedule.timezone;
+  const zone = feedZone(schedule.timezone);
   const base: Omit<ICalEventData, "start"> = {
     id: `${task.id}@chronolog`,
     summary: task.name,
@@ -124,7 +124,7 @@ function addTask(calendar: ICalCalendar, task: TaskState, options: FeedOptions):
       ...base,
       start: utc(override.at),
       end: utc(override.at + minutes * 60_000),
-      x: [[RID_MARKER, `${recurrence.zone}|${compact(override.local)}`]],
+      x: [[RID_MARKER, `${recurrence.zone ?? ""}|${compact(override.local)}`]],
     });
   }
   return true;
@@ -152,6 +152,11 @@ function reconcile(
   if (rule === null || nominal.length === 0) return null;
   const runs = slots.filter((slot) => !slot.excluded);
   const last = slots[slots.length - 1];
+  // The rule stops at the last run when the schedule ends in the window; at its end when it
+  // ends later; and with max_runs left beyond the window, at the window's last run (the feed is
+  // exact up to there, and calendars refresh it).
+  const until = ended || fields.maxRuns !== null ? runs.at(-1)!.at : fields.endAt;
+  const untilPart = until === null ? "" : `;UNTIL=${compactUtc(until)}`;
   const windowEnd = last.at;
   const exdates: number[] = [];
   const rdates: number[] = [];
@@ -172,7 +177,7 @@ function reconcile(
     const ran = new Set(runs.map((run) => run.at));
     for (const at of produced) if (!ran.has(at)) exdates.push(at);
     for (const run of runs) if (!produced.has(run.at)) rdates.push(run.at);
-    lines = [`RRULE:${rule.text}${ended ? `;UNTIL=${compactUtc(runs.at(-1)!.at)}` : ""}`];
+    lines = [`RRULE:${rule.text}${untilPart}`];
     if (exdates.length > 0) lines.push(...splitLines("EXDATE", exdates.map(compactUtc)));
   } else {
     const firstLocal = nominal[0].local!;
@@ -181,13 +186,13 @@ function reconcile(
     end = start.add({ minutes });
     eventZone = zone;
     // The RRULE's own instances over the window, as local wall times.
-    const expander = new RRuleTemporal({
-      rruleString: `DTSTART:${compact(firstLocal)}\nRRULE:${rule.text}`,
-      tzid: "UTC",
-    });
     const windowLocal = Math.max(...nominal.map((slot) => slot.local!));
     const produced: number[] = [];
     try {
+      const expander = new RRuleTemporal({
+        rruleString: `DTSTART:${compact(firstLocal)}\nRRULE:${rule.text}`,
+        tzid: "UTC",
+      });
       for (
         let next = expander.next(new Date(firstLocal), true);
         next !== null && next.epochMilliseconds <= windowLocal;
@@ -208,6 +213,9 @@ function reconcile(
     for (const local of produced) {
       const [first, ...more] = byLocal.get(local) ?? [];
       if (first === undefined) {
+        // An EXDATE at a local time a gap removes is read differently by each parser (ical.js
+        // reads it an hour early and removes the real run there): list the runs instead.
+        if (zone !== null && !exists(local, zone)) return null;
         exdates.push(local);
         continue;
       }
@@ -221,7 +229,7 @@ function reconcile(
       }
     }
     for (const run of runs) if (!matched.has(run)) rdates.push(run.at);
-    lines = [`RRULE:${rule.text}${ended ? `;UNTIL=${compactUtc(runs.at(-1)!.at)}` : ""}`];
+    lines = [`RRULE:${rule.text}${untilPart}`];
     if (exdates.length > 0) {
       lines.push(
         ...(zone === null
@@ -301,8 +309,16 @@ function ruleFor(
       const line = expression.split(/\r?\n/).map((text) => text.trim())
         .find((text) => text.toUpperCase().startsWith("RRULE:"));
       if (line === undefined) return null;
-      const parts = line.slice(6).split(";").filter((part) => !/^(COUNT|UNTIL)=/i.test(part));
-      return { text: parts.join(";"), absolute: false };
+      const parts = line.slice(6).split(";").map((part) => part.trim().toUpperCase())
+        .filter((part) => part !== "" && !/^(COUNT|UNTIL)=/.test(part));
+      const freq = parts.find((part) => part.startsWith("FREQ="))?.slice(5);
+      // Parts ical.js expands differently from RFC 5545 (and from our engine): list the runs.
+      const diverges = parts.some((part) =>
+        part.startsWith("BYWEEKNO=") ||
+        (part.startsWith("BYSETPOS=") && freq !== "MONTHLY" && freq !== "YEARLY") ||
+        (/^BYMONTHDAY=.*-/.test(part) && freq !== "MONTHLY" && freq !== "YEARLY")
+      );
+      return diverges || freq === undefined ? null : { text: parts.join(";"), absolute: false };
     }
   }
 }
@@ -349,6 +365,8 @@ function cronRule(expression: string): { text: string; absolute: false } | null 
       ...fields.daysBeforeLast.map((before) => -(before + 1)),
     ];
     parts.push(`BYMONTHDAY=${days.join(",")}`);
+    // ical.js loops on a negative BYMONTHDAY in a DAILY rule, and drops it beside positive ones.
+    freq = "MONTHLY";
   } else if (fields.dayOfWeekRestricted) {
     const plain = list(fields.weekdays).map((day) => WEEKDAYS[day]);
     const nth = fields.nthWeekdays.map(([day, k]) => `${k}${WEEKDAYS[day]}`);
@@ -388,6 +406,23 @@ function utc(at: number): Date {
 function wall(local: number, zone: string): Temporal.ZonedDateTime {
   return Temporal.PlainDateTime.from(new Date(local).toISOString().slice(0, 19))
     .toZonedDateTime(zone, { disambiguation: "compatible" });
+}
+
+/**
+ * The TZID a task's times are written in: the zone's name in the VTIMEZONE library (which
+ * writes aliases such as US/Eastern under their canonical name, America/New_York), null for UTC.
+ */
+function feedZone(zone: string): string | null {
+  const block = tzlib_get_ical_block(zone);
+  const tzid = typeof block[1] === "string" ? block[1].replace(/^TZID=/, "") : zone;
+  return tzid === "UTC" || tzid === "Etc/UTC" ? null : tzid;
+}
+
+/** Whether a local wall time exists in the zone (a DST gap removes some). */
+function exists(local: number, zone: string): boolean {
+  const wallTime = Temporal.PlainDateTime.from(new Date(local).toISOString().slice(0, 19));
+  return wallTime.toZonedDateTime(zone, { disambiguation: "compatible" }).toPlainDateTime()
+    .equals(wallTime);
 }
 
 /** Turns each override's marker line into its RECURRENCE-ID at the nominal local time. */

@@ -29,7 +29,10 @@ export function expand(
     const [from, to] = windows.get(uid)!;
     const instants: number[] = [];
     const iterator = event.iterator();
+    let steps = 0;
     for (let next = iterator.next(); next != null; next = iterator.next()) {
+      // A rule ical.js cannot expand would loop forever: fail instead.
+      assert(++steps < 200_000, `${uid}: ical.js did not get through the window`);
       // Overrides move an instance by at most a DST offset: read a day past the window.
       if (next.toJSDate().getTime() > to + DAY) break;
       const start = event.getOccurrenceDetails(next).startDate.toJSDate().getTime();
