@@ -358,19 +358,24 @@ function cronRule(expression: string): { text: string; absolute: false } | null 
   ];
   const months = list(fields.months).filter((month) => month >= 1 && month <= 12);
   if (months.length < 12) parts.push(`BYMONTH=${months.join(",")}`);
+  // Each day field that does not cover every day limits the rule (so `*/2`, which Vixie counts
+  // as unrestricted, still does); both together intersect, as cron's AND does then.
   let freq = "DAILY";
-  if (fields.dayOfMonthRestricted) {
-    const days = [
-      ...list(fields.days).filter((day) => day >= 1),
-      ...fields.daysBeforeLast.map((before) => -(before + 1)),
-    ];
-    parts.push(`BYMONTHDAY=${days.join(",")}`);
+  const monthDays = [
+    ...list(fields.days).filter((day) => day >= 1 && day <= 31),
+    ...fields.daysBeforeLast.map((before) => -(before + 1)),
+  ];
+  if (monthDays.length < 31 || fields.daysBeforeLast.length > 0) {
+    parts.push(`BYMONTHDAY=${monthDays.join(",")}`);
     // ical.js loops on a negative BYMONTHDAY in a DAILY rule, and drops it beside positive ones.
     freq = "MONTHLY";
-  } else if (fields.dayOfWeekRestricted) {
-    const plain = list(fields.weekdays).map((day) => WEEKDAYS[day]);
-    const nth = fields.nthWeekdays.map(([day, k]) => `${k}${WEEKDAYS[day]}`);
-    const lastOf = list(fields.lastWeekdays).map((day) => `-1${WEEKDAYS[day]}`);
+  }
+  const plain = [...new Set(list(fields.weekdays).map((day) => day % 7))].map((day) =>
+    WEEKDAYS[day]
+  );
+  const nth = fields.nthWeekdays.map(([day, k]) => `${k}${WEEKDAYS[day % 7]}`);
+  const lastOf = list(fields.lastWeekdays).map((day) => `-1${WEEKDAYS[day]}`);
+  if (plain.length < 7 || nth.length + lastOf.length > 0) {
     if (nth.length + lastOf.length > 0) freq = "MONTHLY";
     parts.push(`BYDAY=${[...plain, ...nth, ...lastOf].join(",")}`);
   }

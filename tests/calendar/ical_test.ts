@@ -188,6 +188,16 @@ const CASES: Case[] = [
     },
   },
   {
+    // `*/2` in a day field is "unrestricted" to Vixie's OR rule, yet limits the days.
+    id: "cron-day-steps",
+    schedule: {
+      type: "cron",
+      expression: "0 9 */2 * 1",
+      timezone: "Europe/Madrid",
+      startAt: at("2027-01-01T00:00:00Z"),
+    },
+  },
+  {
     id: "once",
     schedule: { type: "once", expression: "2027-05-01T12:00:00", timezone: "Europe/Paris" },
   },
@@ -265,6 +275,7 @@ Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over
       "hourly-across-gap": [/RDATE:/],
       "alias-zone": [/DTSTART;TZID=America\/New_York:20270101T090000/],
       "rrule-lowercase-setpos": [/RDATE:/],
+      "cron-day-steps": [/RRULE:FREQ=MONTHLY;.*BYMONTHDAY=1,3,5.*;BYDAY=MO/],
       "once": [/DTSTART;TZID=Europe\/Paris:20270501T120000/],
       "utc-daily": [/RRULE:FREQ=DAILY;BYHOUR=0,12;BYMINUTE=0/, /DTSTART:20270101T000000Z/],
     };

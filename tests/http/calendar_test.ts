@@ -85,6 +85,15 @@ Deno.test("the calendar export and feed over the real service", async (t) => {
         { duration_minutes: 45 },
       );
       assert(longer.ical_content.includes("DTEND;TZID=America/New_York:20270301T031500"));
+      const injected = await rpc(url, {
+        method: "tasks.scheduled.export-ical",
+        params: { calendar_name: "A\r\nX-EVIL:1" },
+        id: 2,
+      }, alice);
+      assertEquals(
+        (injected.body as { error: { data: { field: string } } }).error.data.field,
+        "calendar_name",
+      );
       const foreign = await call<{ task_count: number }>(alice, "tasks.scheduled.export-ical", {
         user_id: "bob",
       });

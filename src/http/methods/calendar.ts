@@ -13,7 +13,10 @@ const ExportParams = z.strictObject({
   schedule_type: z.enum(SCHEDULE_TYPES).nullish(),
   enabled_only: z.boolean().default(true),
   limit: z.int().min(1).max(MAX_PAGE).default(100),
-  calendar_name: text(256).pipe(z.string().min(1)).default("Chronolog"),
+  calendar_name: text(256).pipe(z.string().min(1))
+    // ical-generator writes the name as given: a line break would add properties to the feed.
+    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "Must not contain control characters")
+    .default("Chronolog"),
   duration_minutes: z.int().min(1).max(1440).default(DEFAULT_EVENT_MINUTES)
     .describe("How long each event lasts in calendars"),
   base_url: z.url({ protocol: /^https?$/, error: "Expected an http or https URL" }).max(2048)
