@@ -15,7 +15,10 @@ const ExportParams = z.strictObject({
   limit: z.int().min(1).max(MAX_PAGE).default(100),
   calendar_name: text(256).pipe(z.string().min(1))
     // ical-generator writes the name as given: a line break would add properties to the feed.
-    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "Must not contain control characters")
+    .refine(
+      (name) => [...name].every((char) => char >= " " && char !== "\u007f"),
+      "Must not contain control characters",
+    )
     .default("Chronolog"),
   duration_minutes: z.int().min(1).max(1440).default(DEFAULT_EVENT_MINUTES)
     .describe("How long each event lasts in calendars"),
