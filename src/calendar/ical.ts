@@ -180,7 +180,11 @@ function reconcile(
     lines = [`RRULE:${rule.text}${untilPart}`];
     if (exdates.length > 0) lines.push(...splitLines("EXDATE", exdates.map(compactUtc)));
   } else {
-    const firstLocal = nominal[0].local!;
+    // DTSTART is the first occurrence whose local time is plain: one at a DST edge would be
+    // written shifted (a gap) or end before it starts (a fold). Runs before it become RDATEs.
+    const plain = nominal.find((slot) => slot.dst === "none");
+    if (plain === undefined) return null;
+    const firstLocal = plain.local!;
     const ruleZone = zone ?? "UTC";
     start = wall(firstLocal, ruleZone);
     end = start.add({ minutes });

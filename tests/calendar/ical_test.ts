@@ -198,6 +198,26 @@ const CASES: Case[] = [
     },
   },
   {
+    // The first run is the shifted one of the spring-forward gap.
+    id: "first-run-in-gap",
+    schedule: {
+      type: "daily",
+      expression: "02:30",
+      timezone: "America/New_York",
+      startAt: at("2027-03-14T05:00:00Z"),
+    },
+  },
+  {
+    // The first run is in the fall-back fold.
+    id: "first-run-in-fold",
+    schedule: {
+      type: "daily",
+      expression: "01:30",
+      timezone: "America/New_York",
+      startAt: at("2027-11-07T04:00:00Z"),
+    },
+  },
+  {
     id: "once",
     schedule: { type: "once", expression: "2027-05-01T12:00:00", timezone: "Europe/Paris" },
   },
@@ -276,6 +296,14 @@ Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over
       "alias-zone": [/DTSTART;TZID=America\/New_York:20270101T090000/],
       "rrule-lowercase-setpos": [/RDATE:/],
       "cron-day-steps": [/RRULE:FREQ=MONTHLY;.*BYMONTHDAY=1,3,5.*;BYDAY=MO/],
+      "first-run-in-gap": [
+        /DTSTART;TZID=America\/New_York:20270315T023000/,
+        /RDATE:20270314T073000Z/,
+      ],
+      "first-run-in-fold": [
+        /DTSTART;TZID=America\/New_York:20271108T013000/,
+        /RDATE:20271107T053000Z/,
+      ],
       "once": [/DTSTART;TZID=Europe\/Paris:20270501T120000/],
       "utc-daily": [/RRULE:FREQ=DAILY;BYHOUR=0,12;BYMINUTE=0/, /DTSTART:20270101T000000Z/],
     };
