@@ -19,7 +19,9 @@ import ical, { type ICalCalendar, type ICalEventData } from "ical-generator";
 import { tzlib_get_ical_block } from "timezones-ical-library";
 import { isDomainError } from "../domain/errors.ts";
 import { parseCron, parseIntervalSeconds } from "../domain/schedule/mod.ts";
-import { parseNumberList, parseTimes, splitDaysAndTimes } from "../domain/schedule/recurrence.ts";
+import { parseMonthly } from "../domain/schedule/monthly.ts";
+import { parseTimes } from "../domain/schedule/recurrence.ts";
+import { parseWeekly } from "../domain/schedule/weekly.ts";
 import { RRuleTemporal } from "rrule-temporal";
 import {
   type CalendarSlot,
@@ -278,11 +280,9 @@ function ruleFor(
       return clock === null ? null : { text: `FREQ=DAILY;${clock}`, absolute: false };
     }
     case "weekly": {
-      const parts = splitDaysAndTimes(expression, "");
-      if (!("days" in parts)) return null;
-      const days = parseNumberList(parts.days, { what: "weekday", min: 1, max: 7 });
-      const times = parseTimes(parts.times);
-      if (!Array.isArray(days) || !Array.isArray(times)) return null;
+      const parsed = parseWeekly(expression);
+      if (isDomainError(parsed)) return null;
+      const { days, times } = parsed;
       const byDay = days.map((day) => WEEKDAYS[day % 7]).join(",");
       const clock = timeParts(times);
       return clock === null
@@ -290,17 +290,9 @@ function ruleFor(
         : { text: `FREQ=WEEKLY;BYDAY=${byDay};${clock}`, absolute: false };
     }
     case "monthly": {
-      const parts = splitDaysAndTimes(expression, "");
-      if (!("days" in parts)) return null;
-      let last = false;
-      const days = parseNumberList(parts.days, {
-        what: "day of the month",
-        min: 1,
-        max: 31,
-        extra: (item) => (item.toUpperCase() === "L" ? (last = true) : false),
-      });
-      const times = parseTimes(parts.times);
-      if (!Array.isArray(days) || !Array.isArray(times)) return null;
+      const parsed = parseMonthly(expression);
+      if (isDomainError(parsed)) return null;
+      const { days, last, times } = parsed;
       const byMonthDay = [...days, ...(last ? [-1] : [])].join(",");
       const clock = timeParts(times);
       return clock === null

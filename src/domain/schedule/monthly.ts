@@ -14,11 +14,15 @@ import {
   splitDaysAndTimes,
 } from "./recurrence.ts";
 
-/** Compiles a monthly expression. */
-export function compileMonthly(
-  expression: string,
-  context: CompileContext,
-): Recurrence | DomainError {
+/** A monthly expression read: days 1–31, whether `L` (the last day) is listed, seconds of day. */
+export interface MonthlyParts {
+  days: number[];
+  last: boolean;
+  times: number[];
+}
+
+/** Reads a monthly expression (the compiler and the calendar feed share it). */
+export function parseMonthly(expression: string): MonthlyParts | DomainError {
   const parts = splitDaysAndTimes(expression, "1,15 09:00");
   if (!("days" in parts)) return parts;
   let last = false;
@@ -31,6 +35,17 @@ export function compileMonthly(
   if (!Array.isArray(days)) return days;
   const times = parseTimes(parts.times);
   if (!Array.isArray(times)) return times;
+  return { days, last, times };
+}
+
+/** Compiles a monthly expression. */
+export function compileMonthly(
+  expression: string,
+  context: CompileContext,
+): Recurrence | DomainError {
+  const parsed = parseMonthly(expression);
+  if (!("days" in parsed)) return parsed;
+  const { days, last, times } = parsed;
   const listed = Array.from({ length: 32 }, (_, day) => days.includes(day));
   const rule = dayRule(
     null,
