@@ -47,6 +47,11 @@ export interface Config {
   logLevel: LogLevel;
   /** How long SIGTERM waits for runs in flight before recording them abandoned. */
   shutdownTimeoutS: number;
+  /**
+   * The URL clients reach the service at (behind a proxy, not the one it listens on): calendar
+   * feed links and event URLs use it; null: each request's own origin.
+   */
+  publicUrl: string | null;
 }
 
 /** Why the environment does not make a valid configuration: one line per offending variable. */
@@ -89,6 +94,7 @@ const Environment = z.object({
   CHRONOLOG_ALLOW_COMMAND: z.enum(["0", "1"]).default("0"),
   CHRONOLOG_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   CHRONOLOG_SHUTDOWN_TIMEOUT_S: integerText(0, 3600).default(30),
+  CHRONOLOG_PUBLIC_URL: z.url({ protocol: /^https?$/ }).max(2048).optional(),
 });
 
 type VariableName = keyof z.input<typeof Environment>;
@@ -110,6 +116,9 @@ const EXPECTED: Record<VariableName, { expected: string; secret?: true }> = {
   CHRONOLOG_ALLOW_COMMAND: { expected: '"0" or "1"' },
   CHRONOLOG_LOG_LEVEL: { expected: LOG_LEVELS.join(", ") },
   CHRONOLOG_SHUTDOWN_TIMEOUT_S: { expected: "an integer from 0 to 3600 (seconds)" },
+  CHRONOLOG_PUBLIC_URL: {
+    expected: "an http:// or https:// URL, e.g. https://chronolog.example.com",
+  },
 };
 
 /** Reads the configuration from environment variables; an empty variable counts as unset. */
@@ -148,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config | Co
     allowCommand: vars.CHRONOLOG_ALLOW_COMMAND === "1",
     logLevel: vars.CHRONOLOG_LOG_LEVEL,
     shutdownTimeoutS: vars.CHRONOLOG_SHUTDOWN_TIMEOUT_S,
+    publicUrl: vars.CHRONOLOG_PUBLIC_URL ?? null,
   };
 }
 

@@ -31,6 +31,7 @@ Deno.test("an empty environment gives the documented defaults", () => {
     webhookRateLimit: 60,
     allowCommand: false,
     logLevel: "info",
+    publicUrl: null,
   });
 });
 
@@ -49,6 +50,7 @@ Deno.test("every variable is read from the environment", () => {
     CHRONOLOG_ALLOW_COMMAND: "1",
     CHRONOLOG_LOG_LEVEL: "debug",
     CHRONOLOG_SHUTDOWN_TIMEOUT_S: "5",
+    CHRONOLOG_PUBLIC_URL: "https://chronolog.example.com",
   });
   assert.equal(config.port, 9090);
   assert.equal(config.host, "0.0.0.0");
@@ -63,6 +65,17 @@ Deno.test("every variable is read from the environment", () => {
   assert.equal(config.allowCommand, true);
   assert.equal(config.logLevel, "debug");
   assert.equal(config.shutdownTimeoutS, 5);
+  assert.equal(config.publicUrl, "https://chronolog.example.com");
+});
+
+Deno.test("a CHRONOLOG_PUBLIC_URL that is not an http(s) URL is named with the value given", () => {
+  for (const value of ["chronolog.example.com", "ftp://chronolog.example.com", "https://"]) {
+    assert.equal(
+      rejected({ CHRONOLOG_PUBLIC_URL: value }).message,
+      "CHRONOLOG_PUBLIC_URL: expected an http:// or https:// URL, e.g. " +
+        `https://chronolog.example.com, got ${JSON.stringify(value)}`,
+    );
+  }
 });
 
 Deno.test("a CHRONOLOG_SHUTDOWN_TIMEOUT_S beyond an hour is named with the value given", () => {

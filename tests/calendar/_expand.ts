@@ -22,7 +22,9 @@ export function expand(
   for (const [uid, components] of byUid) {
     const master = components.find((c) => !c.hasProperty("recurrence-id"));
     assert(master !== undefined, `${uid}: no master event`);
-    const event = new ICAL.Event(master);
+    // Detached from the calendar: ical.js relates every override of the calendar to an event
+    // made from an attached component, whatever its UID, matching them by local time alone.
+    const event = new ICAL.Event(new ICAL.Component(master.toJSON()));
     for (const exception of components.filter((c) => c.hasProperty("recurrence-id"))) {
       event.relateException(exception);
     }

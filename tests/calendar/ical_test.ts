@@ -1,19 +1,21 @@
 /**
- * The feed is exactly the schedule: each task's VEVENTs, parsed back and expanded by an
- * independent iCalendar library (ical.js, with the feed's own VTIMEZONE blocks), give over 90
+ * The feed is exactly the schedule: each task's VEVENTs, parsed back and expanded by two
+ * independent iCalendar libraries (ical.js, with the feed's own VTIMEZONE blocks; node-ical, with
+ * the runtime's zone data and its own readings of DST edges), give over 90
  * days exactly the instants the task's preview gives (TaskService.preview, what
  * `schedules.preview {task_id}` answers) — in several zones, across DST gaps and folds, with
  * skipped and moved occurrences, max_runs and end dates, and for schedules RFC 5545 cannot state
  * as a rule (listed as RDATEs).
  */
-import { buildFeed } from "../../src/calendar/ical.ts";
+import { buildFeed, FEED_HORIZON_DAYS, FeedCache } from "../../src/calendar/ical.ts";
 import { isDomainError } from "../../src/domain/errors.ts";
-import type { ScheduleFields } from "../../src/domain/task.ts";
+import { calendarSlots, type ScheduleFields } from "../../src/domain/task.ts";
 import { TaskActors } from "../../src/runtime/actors.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import { openStore } from "../../src/store/mod.ts";
 import { assert, assertEquals, scheduleFields, taskSettings, TEST_METADATA } from "../_helpers.ts";
 import { expand } from "./_expand.ts";
+import { expandSecond } from "./_expand_second.ts";
 
 const DAY = 86_400_000;
 const WINDOW = 90 * DAY;
@@ -218,6 +220,49 @@ const CASES: Case[] = [
     },
   },
   {
+    // Casablanca leaves +01 for Ramadan (02-07: 03:00 → 02:00) and returns (03-14: 02:00 →
+    // 03:00); timezones-ical-library's VTIMEZONE had other dates than the engine.
+    id: "casablanca-ramadan",
+    schedule: {
+      type: "daily",
+      expression: "02:30",
+      timezone: "Africa/Casablanca",
+      startAt: at("2027-01-25T00:00:00Z"),
+    },
+  },
+  {
+    id: "vancouver-weekly",
+    schedule: {
+      type: "weekly",
+      expression: "1,3 08:15",
+      timezone: "America/Vancouver",
+      startAt: at("2027-03-01T00:00:00Z"),
+    },
+  },
+  {
+    // The last run (max_runs) is the first 01:30 of the fold (an UNTIL there was read as the
+    // second one by ical.js, which dropped the run).
+    id: "until-in-fold",
+    schedule: {
+      type: "daily",
+      expression: "01:30",
+      timezone: "America/New_York",
+      startAt: at("2027-11-01T04:00:00Z"),
+      maxRuns: 7,
+    },
+  },
+  {
+    // 2,000 slots (the feed's cap per task) reach only a week: the series ends there, so the
+    // spring-forward the window does not pin is not left to a bare RRULE.
+    id: "dense-cron",
+    schedule: {
+      type: "cron",
+      expression: "*/5 * * * *",
+      timezone: "America/New_York",
+      startAt: at("2027-03-07T05:00:00Z"),
+    },
+  },
+  {
     id: "once",
     schedule: { type: "once", expression: "2027-05-01T12:00:00", timezone: "Europe/Paris" },
   },
@@ -227,7 +272,7 @@ const CASES: Case[] = [
   },
 ];
 
-Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over 90 days", async () => {
+Deno.test("the feed, expanded by ical.js and node-ical, gives exactly each task's preview over 90 days", async () => {
   const store = await openStore({ databaseUrl: null, dataDir: null });
   try {
     const actors = new TaskActors(store);
@@ -273,12 +318,18 @@ Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over
     }));
     const feed = buildFeed(states, { calendarName: "Chronolog", baseUrl: null, now });
     assertEquals(feed.taskCount, CASES.length);
+    // A cache (what the service keeps between requests) gives the same feed, first and again.
+    const cache = new FeedCache();
+    const options = { calendarName: "Chronolog", baseUrl: null, now };
+    assertEquals(buildFeed(states, options, cache).content, feed.content);
+    assertEquals(buildFeed(states, options, cache).content, feed.content);
     // The forms the feed must take: a rule wherever RFC 5545 has one, its exceptions, overrides
     // at DST edges, bounds; a list of dates where it has none.
     const forms: Record<string, RegExp[]> = {
       "ny-daily-gap": [/RRULE:FREQ=DAILY/, /RECURRENCE-ID;TZID=America\/New_York:20270314T023000/],
       "ny-daily-fold": [/RDATE:/],
-      "ny-fold-both": [/RRULE:/, /RECURRENCE-ID;TZID=America\/New_York:20271107T013000/, /RDATE:/],
+      // A rule instance in a fold is one instant to ical.js and another to node-ical: a list.
+      "ny-fold-both": [/RDATE:20271107T053000Z,20271107T063000Z/],
       "ny-gap-skip": [
         // A local time a gap removes cannot be an EXDATE (parsers read it differently): a list.
         /RDATE:/,
@@ -305,6 +356,10 @@ Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over
         /RDATE:20271107T053000Z/,
       ],
       "once": [/DTSTART;TZID=Europe\/Paris:20270501T120000/],
+      "casablanca-ramadan": [/RDATE:/],
+      "vancouver-weekly": [/RRULE:FREQ=WEEKLY;BYDAY=MO,WE/, /DTSTART;TZID=America\/Vancouver/],
+      "until-in-fold": [/RDATE:.*20271107T053000Z/],
+      "dense-cron": [/UNTIL=20270314T/],
       "utc-daily": [/RRULE:FREQ=DAILY;BYHOUR=0,12;BYMINUTE=0/, /DTSTART:20270101T000000Z/],
     };
     for (const [id, patterns] of Object.entries(forms)) {
@@ -312,19 +367,45 @@ Deno.test("the feed, expanded by ical.js, gives exactly each task's preview over
       for (const pattern of patterns) assert(pattern.test(text), `${id}: ${pattern}\n${text}`);
     }
     assert(/BEGIN:VTIMEZONE\r\nTZID:America\/New_York/.test(feed.content), "no VTIMEZONE");
+    assertExpands(feed.content, windows, expected);
 
-    const found = expand(feed.content, windows);
-    for (const [uid, runs] of expected) {
-      assertEquals(
-        (found.get(uid) ?? []).map((run) => new Date(run).toISOString()),
-        runs.map((run) => new Date(run).toISOString()),
-        `${uid}\n${eventText(feed.content, uid)}`,
-      );
+    // The whole feed, not only 90 days: every run of the window (400 days or 2,000 slots), and
+    // nothing after it however far a calendar expands.
+    const whole = new Map<string, [number, number]>();
+    const slots = new Map<string, number[]>();
+    for (const state of states) {
+      const runs = calendarSlots(state, { until: now + FEED_HORIZON_DAYS * DAY, limit: 2000 })
+        .filter((slot) => !slot.excluded).map((slot) => slot.at);
+      whole.set(`${state.id}@chronolog`, [runs[0], runs[0] + 3 * FEED_HORIZON_DAYS * DAY]);
+      slots.set(`${state.id}@chronolog`, runs);
     }
+    assertExpands(feed.content, whole, slots);
   } finally {
     await store.close();
   }
 });
+
+/** Each parser's expansion of each UID over its window is exactly the expected instants. */
+function assertExpands(
+  content: string,
+  windows: Map<string, [number, number]>,
+  expected: Map<string, number[]>,
+): void {
+  for (
+    const [parser, found] of [
+      ["ical.js", expand(content, windows)],
+      ["node-ical", expandSecond(content, windows)],
+    ] as const
+  ) {
+    for (const [uid, runs] of expected) {
+      assertEquals(
+        (found.get(uid) ?? []).map((run) => new Date(run).toISOString()),
+        runs.map((run) => new Date(run).toISOString()),
+        `${parser}: ${uid}\n${eventText(content, uid)}`,
+      );
+    }
+  }
+}
 
 /** The feed's lines of one UID's events, for a failure message. */
 function eventText(content: string, uid: string): string {

@@ -1,31 +1,35 @@
 /**
  * The calendar over the real service: `tasks.scheduled.export-ical` and the subscription feed
- * `GET /calendar.ics?token=…`. The export, parsed and expanded by ical.js, gives exactly what
+ * `GET /calendar.ics?token=…`. The export, parsed and expanded by ical.js and node-ical, gives exactly what
  * `schedules.preview {task_id}` answers over 90 days; each user's feed holds their own tasks;
- * a rotated token replaces the old one; a task's UID survives its updates.
+ * a rotated token replaces the old one, a revoked or expired one opens nothing, an operator's
+ * token stops working once JWT auth is on; a task's UID survives its updates.
  */
 import {
   assert,
   assertEquals,
-  type JsonReply,
   readJson,
+  resultOf,
   rpc,
   signToken,
   startService,
 } from "../_helpers.ts";
 import { expand } from "../calendar/_expand.ts";
+import { expandSecond } from "../calendar/_expand_second.ts";
+import { CalendarFeeds } from "../../src/calendar/feeds.ts";
+import { TaskActors } from "../../src/runtime/actors.ts";
+import { TaskService } from "../../src/runtime/tasks.ts";
+import { openStore } from "../../src/store/mod.ts";
+import { pgliteDir } from "../_helpers.ts";
 
 const SECRET = "a-jwt-secret-for-the-calendar-tests-0123456789";
 const DAY = 86_400_000;
 
-function resultOf<T>(reply: JsonReply): T {
-  const body = reply.body as { result?: T };
-  assert(body.result !== undefined, JSON.stringify(reply.body));
-  return body.result;
-}
-
 Deno.test("the calendar export and feed over the real service", async (t) => {
-  const service = await startService({ CHRONOLOG_JWT_SECRET: SECRET });
+  const service = await startService({
+    CHRONOLOG_JWT_SECRET: SECRET,
+    CHRONOLOG_PUBLIC_URL: "https://chronolog.example.com/",
+  });
   const { url } = service;
   const alice = await signToken(SECRET, "alice");
   const bob = await signToken(SECRET, "bob");
@@ -62,11 +66,18 @@ Deno.test("the calendar export and feed over the real service", async (t) => {
       });
       const first = Date.parse(runs[0]);
       const window: [number, number] = [first, first + 90 * DAY];
-      const found = expand(exported.ical_content, new Map([["standup@chronolog", window]]));
-      assertEquals(
-        found.get("standup@chronolog")!.map((at) => new Date(at).toISOString()),
-        runs.filter((run) => Date.parse(run) <= window[1]),
-      );
+      const windows = new Map([["standup@chronolog", window]]);
+      for (
+        const found of [
+          expand(exported.ical_content, windows),
+          expandSecond(exported.ical_content, windows),
+        ]
+      ) {
+        assertEquals(
+          found.get("standup@chronolog")!.map((at) => new Date(at).toISOString()),
+          runs.filter((run) => Date.parse(run) <= window[1]),
+        );
+      }
       // The shifted run of 2027-03-14 is an override of its nominal 02:30.
       assert(
         exported.ical_content.includes("RECURRENCE-ID;TZID=America/New_York:20270314T023000"),
@@ -147,6 +158,72 @@ Deno.test("the calendar export and feed over the real service", async (t) => {
       },
     );
 
+    await t.step(
+      "feed links use CHRONOLOG_PUBLIC_URL; tokens expire, and can be revoked",
+      async () => {
+        const before = Date.now();
+        const rotated = await call<{ token: string; url: string; expires_at: string }>(
+          alice,
+          "tasks.scheduled.rotate-feed-token",
+          { expires_in_days: 30 },
+        );
+        assertEquals(
+          rotated.url,
+          `https://chronolog.example.com/calendar.ics?token=${rotated.token}`,
+        );
+        const expires = Date.parse(rotated.expires_at) - before;
+        assert(expires >= 30 * DAY - 60_000 && expires <= 30 * DAY + 60_000, rotated.expires_at);
+        const opened = await fetch(`${url}/calendar.ics?token=${rotated.token}`);
+        const text = await opened.text();
+        assert(
+          text.includes("URL;VALUE=URI:https://chronolog.example.com/schedules/standup"),
+          text,
+        );
+
+        const refused = await rpc(url, {
+          method: "tasks.scheduled.rotate-feed-token",
+          params: { expires_in_days: 0 },
+          id: 1,
+        }, alice);
+        assertEquals(
+          (refused.body as { error: { data?: { field?: string } } }).error.data?.field,
+          "expires_in_days",
+        );
+
+        // Bob may not end Alice's token; she may, and then it opens nothing.
+        const foreign = await rpc(url, {
+          method: "tasks.scheduled.revoke-feed-token",
+          params: { user_id: "alice" },
+          id: 1,
+        }, bob);
+        assertEquals((foreign.body as { error: { code: number } }).error.code, -32003);
+        assertEquals(
+          (await fetch(`${url}/calendar.ics?token=${rotated.token}`)).status === 200,
+          true,
+        );
+        assertEquals(
+          await call(alice, "tasks.scheduled.revoke-feed-token", {}),
+          { revoked: true },
+        );
+        const gone = await fetch(`${url}/calendar.ics?token=${rotated.token}`);
+        assertEquals(gone.status, 401);
+        await gone.body?.cancel();
+        assertEquals(await call(alice, "tasks.scheduled.revoke-feed-token", {}), {
+          revoked: false,
+        });
+        // An admin ends anyone's.
+        const admin = await signToken(SECRET, "root", { roles: ["admin"] });
+        const bobs = await call<{ token: string }>(bob, "tasks.scheduled.rotate-feed-token", {});
+        assertEquals(
+          await call(admin, "tasks.scheduled.revoke-feed-token", { user_id: "bob" }),
+          { revoked: true },
+        );
+        const bobGone = await fetch(`${url}/calendar.ics?token=${bobs.token}`);
+        assertEquals(bobGone.status, 401);
+        await bobGone.body?.cancel();
+      },
+    );
+
     await t.step("a task's UID stays the same across its updates", async () => {
       const uid = (text: string) => text.match(/^UID:(.*)\r$/m)?.[1];
       const before = await call<{ ical_content: string }>(alice, "tasks.scheduled.export-ical", {});
@@ -169,5 +246,49 @@ Deno.test("the calendar export and feed over the real service", async (t) => {
     });
   } finally {
     await service.stop();
+  }
+});
+
+Deno.test("an expired feed token opens nothing", async () => {
+  const store = await openStore({ databaseUrl: null, dataDir: null });
+  try {
+    const actors = new TaskActors(store);
+    await actors.load();
+    const feeds = new CalendarFeeds(store, new TaskService(store, actors));
+    const owner = { userId: "alice", admin: false };
+    const current = await feeds.rotate(owner, Date.now() + 60_000);
+    assertEquals(await feeds.owner(current), owner);
+    const expired = await feeds.rotate(owner, Date.now() - 1);
+    assertEquals(await feeds.owner(expired), null);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("an operator's feed token stops working once JWT auth is on", async () => {
+  const dataDir = await pgliteDir();
+  try {
+    const open = await startService({}, { dataDir });
+    let token: string;
+    try {
+      ({ token } = resultOf<{ token: string }>(
+        await rpc(open.url, { method: "tasks.scheduled.rotate-feed-token", params: {}, id: 1 }),
+      ));
+      const served = await fetch(`${open.url}/calendar.ics?token=${token}`);
+      assertEquals(served.status, 200);
+      await served.body?.cancel();
+    } finally {
+      await open.stop();
+    }
+    const secured = await startService({ CHRONOLOG_JWT_SECRET: SECRET }, { dataDir });
+    try {
+      const refused = await fetch(`${secured.url}/calendar.ics?token=${token}`);
+      assertEquals(refused.status, 401);
+      await refused.body?.cancel();
+    } finally {
+      await secured.stop();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -1,7 +1,8 @@
 /** The calendar methods: the iCalendar export and the subscription feed's token. */
 import { z } from "zod";
-import type { CalendarFeeds } from "../../calendar/feeds.ts";
+import { type CalendarFeeds, DEFAULT_FEED_TOKEN_DAYS } from "../../calendar/feeds.ts";
 import { buildFeed, DEFAULT_EVENT_MINUTES } from "../../calendar/ical.ts";
+import { DomainError } from "../../domain/errors.ts";
 import { SCHEDULE_TYPES } from "../../domain/schedule/mod.ts";
 import { ownerFilter } from "../auth.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
@@ -23,10 +24,14 @@ const ExportParams = z.strictObject({
   duration_minutes: z.int().min(1).max(1440).default(DEFAULT_EVENT_MINUTES)
     .describe("How long each event lasts in calendars"),
   base_url: z.url({ protocol: /^https?$/, error: "Expected an http or https URL" }).max(2048)
-    .nullish().describe("The service's public URL: each event links to its task"),
+    .nullish().describe(
+      "The service's public URL: each event links to its task (default CHRONOLOG_PUBLIC_URL)",
+    ),
 });
 
-/** Registers tasks.scheduled.export-ical and tasks.scheduled.rotate-feed-token. */
+const DAY_MS = 86_400_000;
+
+/** Registers tasks.scheduled.export-ical and the feed token methods. */
 export function registerCalendarMethods(registry: MethodRegistry, feeds: CalendarFeeds): void {
   registry.register({
     name: "tasks.scheduled.export-ical",
@@ -37,7 +42,7 @@ export function registerCalendarMethods(registry: MethodRegistry, feeds: Calenda
       const userId = ownerFilter(ctx.caller, params.user_id);
       const options = {
         calendarName: params.calendar_name,
-        baseUrl: params.base_url ?? null,
+        baseUrl: params.base_url ?? feeds.publicUrl,
         now: ctx.receivedAt,
         eventMinutes: params.duration_minutes,
       };
@@ -56,12 +61,51 @@ export function registerCalendarMethods(registry: MethodRegistry, feeds: Calenda
   registry.register({
     name: "tasks.scheduled.rotate-feed-token",
     summary: "A new token for the caller's calendar feed (GET /calendar.ics?token=…); the old " +
-      "one stops working",
-    params: z.strictObject({}),
-    result: z.strictObject({ token: z.string(), path: z.string() }),
-    async handler(_params, ctx) {
-      const token = await feeds.rotate({ userId: ctx.caller.user, admin: ctx.caller.admin });
-      return { token, path: `/calendar.ics?token=${token}` };
+      "one stops working. An admin's token shows every task.",
+    params: z.strictObject({
+      expires_in_days: z.int().min(1).max(3650).default(DEFAULT_FEED_TOKEN_DAYS)
+        .describe("How long the token opens the feed"),
+    }),
+    result: z.strictObject({
+      token: z.string(),
+      path: z.string(),
+      url: z.string().nullable().describe("The feed's address, when CHRONOLOG_PUBLIC_URL is set"),
+      expires_at: z.string(),
+    }),
+    async handler(params, ctx) {
+      const expiresAt = ctx.receivedAt + params.expires_in_days * DAY_MS;
+      const token = await feeds.rotate(
+        { userId: ctx.caller.user, admin: ctx.caller.admin },
+        expiresAt,
+      );
+      const path = `/calendar.ics?token=${token}`;
+      return {
+        token,
+        path,
+        url: feeds.publicUrl === null ? null : `${feeds.publicUrl}${path}`,
+        expires_at: new Date(expiresAt).toISOString(),
+      };
+    },
+  });
+
+  registry.register({
+    name: "tasks.scheduled.revoke-feed-token",
+    summary: "Ends a calendar feed token at once: the caller's own, or (admins) a user's",
+    params: z.strictObject({
+      user_id: text(128).pipe(z.string().min(1)).nullish()
+        .describe("Whose token (admins only; default the caller)"),
+    }),
+    result: z.strictObject({ revoked: z.boolean() }),
+    async handler(params, ctx) {
+      const userId = params.user_id ?? ctx.caller.user;
+      if (!ctx.caller.admin && userId !== ctx.caller.user) {
+        return new DomainError(
+          "forbidden",
+          "Only admins revoke other users' feed tokens",
+          "user_id",
+        );
+      }
+      return { revoked: await feeds.revoke(userId) };
     },
   });
 }
