@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     scheduler,
     store,
     metrics,
-    feeds: new CalendarFeeds(store, tasks),
+    feeds: new CalendarFeeds(store, tasks, { publicUrl: config.publicUrl }),
     jwtSecret: config.jwtSecret?.reveal() ?? null,
     webhook: {
       secret: config.webhookSecret?.reveal() ?? null,

@@ -3,11 +3,12 @@ import type { RunContext } from "../src/runtime/executors/mod.ts";
 import manifest from "../deno.json" with { type: "json" };
 import type { LogFields, Logger } from "../src/log.ts";
 import assertModule from "node:assert/strict";
-import { isDomainError } from "../src/domain/errors.ts";
+import { type DomainError, isDomainError } from "../src/domain/errors.ts";
 import { openStore } from "../src/store/mod.ts";
 import type { AppendRequest, EventMetadata, EventStore } from "../src/store/event_store.ts";
 import {
   decide,
+  DEFAULT_RUN_SETTINGS,
   evolve,
   type ScheduleFields,
   type TaskCommand,
@@ -70,6 +71,57 @@ export interface JsonReply {
   status: number;
   headers: Headers;
   body: unknown;
+}
+
+/** A JSON-RPC error object as the service answers it. */
+export interface RpcErrorBody {
+  code: number;
+  message: string;
+  data?: { code?: string; field?: string | null; [key: string]: unknown };
+}
+
+/** The result of a JSON-RPC reply that must have succeeded; `what` names the call on failure. */
+export function resultOf<T>(reply: JsonReply, what = "the call"): T {
+  const body = reply.body as { result?: T; error?: unknown } | null;
+  if (body?.error !== undefined || body?.result === undefined) {
+    throw new Error(`${what} failed: ${JSON.stringify(body).slice(0, 1000)}`);
+  }
+  return body.result;
+}
+
+/** The error of a JSON-RPC reply that must have failed; `what` names the call otherwise. */
+export function errorOf<E = RpcErrorBody>(reply: JsonReply, what = "the call"): E {
+  const body = reply.body as { result?: unknown; error?: E } | null;
+  if (body?.error === undefined) {
+    throw new Error(`${what} succeeded: ${JSON.stringify(body).slice(0, 1000)}`);
+  }
+  return body.error;
+}
+
+/**
+ * The `X-Webhook-Signature` SPEC §5 asks for: lowercase hex HMAC-SHA256 of `<timestamp>.<body>`.
+ * Written here from the SPEC, apart from the service's own signer, so a test can catch it.
+ */
+export async function webhookSignature(
+  secret: string,
+  timestamp: string | number,
+  body: string | Uint8Array,
+): Promise<string> {
+  const encoder = new TextEncoder();
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  const prefix = encoder.encode(`${timestamp}.`);
+  const message = new Uint8Array(prefix.byteLength + bytes.byteLength);
+  message.set(prefix);
+  message.set(bytes, prefix.byteLength);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, message);
+  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -227,8 +279,16 @@ export function recordingLogger(): { logger: Logger; lines: string[] } {
 }
 
 function spawnMain(env: Record<string, string>): Deno.ChildProcess {
+  return spawnDeno(START_ARGS, env);
+}
+
+/**
+ * Runs `deno <args>` from the repository root with piped output, the environment cleared of
+ * service settings, and `env` on top.
+ */
+export function spawnDeno(args: string[], env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: START_ARGS,
+    args,
     cwd: ROOT,
     clearEnv: true,
     env: { ...inheritedEnv(), HOST: "127.0.0.1", NO_COLOR: "1", ...env },
@@ -249,9 +309,14 @@ function inheritedEnv(): Record<string, string> {
 }
 
 /** True when GET /health answers 2xx at `url`. */
-export async function answersHealth(url: string): Promise<boolean> {
+export function answersHealth(url: string): Promise<boolean> {
+  return answersOk(`${url}/health`);
+}
+
+/** True when a GET of `url` answers 2xx. */
+export async function answersOk(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/health`);
+    const response = await fetch(url);
     await response.body?.cancel();
     return response.ok;
   } catch {
@@ -401,27 +466,61 @@ export async function createDatabase(kind: StoreKind): Promise<TestDatabase> {
   };
 }
 
-/** Registers one test per store kind, each with a fresh database and an open store. */
-export function storeTest(
-  name: string,
-  fn: (store: EventStore, database: TestDatabase) => Promise<void>,
-): void {
+/** Registers one test per store kind, each with a fresh database (the test opens it). */
+export function databaseTest(name: string, fn: (database: TestDatabase) => Promise<void>): void {
   for (const kind of ["pglite", "postgres"] as const) {
     Deno.test({
       name: `${kind}: ${name}`,
       ignore: kind === "postgres" && POSTGRES_ADMIN_URL === null,
       async fn() {
         const database = await createDatabase(kind);
-        const store = await database.open();
         try {
-          await fn(store, database);
+          await fn(database);
         } finally {
-          await store.close();
           await database.drop();
         }
       },
     });
   }
+}
+
+/** The DomainError a promise rejects with; fails when it resolves or rejects otherwise. */
+export async function refusal(promise: Promise<unknown>): Promise<DomainError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!isDomainError(error)) throw new Error(`Expected a DomainError, got ${error}`);
+    return error;
+  }
+  throw new Error("Expected a refusal");
+}
+
+/** Waits until `check` holds (polling every 20 ms), failing after `timeoutMs` with `what`. */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Registers one test per store kind, each with a fresh database and an open store. */
+export function storeTest(
+  name: string,
+  fn: (store: EventStore, database: TestDatabase) => Promise<void>,
+): void {
+  databaseTest(name, async (database) => {
+    const store = await database.open();
+    try {
+      await fn(store, database);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 /** A task's settings with the SPEC defaults and an echo executor; overrides win. */
@@ -432,14 +531,7 @@ export function taskSettings(overrides: Partial<TaskSettings> = {}): TaskSetting
     parentId: null,
     inputs: { n: 1 },
     executor: { type: "echo" },
-    priority: 0,
-    dependencies: [],
-    overlapPolicy: "skip",
-    catchupPolicy: "latest",
-    catchupWindowS: 86_400,
-    jitterMs: 0,
-    retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
-    timeoutS: 3600,
+    ...DEFAULT_RUN_SETTINGS,
     ...overrides,
   };
 }

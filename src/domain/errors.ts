@@ -12,9 +12,12 @@ export type DomainErrorCode =
  * must handle it; `field` names the input at fault when there is one.
  */
 export class DomainError extends Error {
+  /** The kind of failure. */
   readonly code: DomainErrorCode;
+  /** The input at fault ("schedule_expression", "id", "timezone"…), when there is one. */
   readonly field: string | undefined;
 
+  /** A failure of the given kind, naming the input at fault. */
   constructor(code: DomainErrorCode, message: string, field?: string) {
     super(message);
     this.name = "DomainError";

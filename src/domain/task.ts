@@ -48,7 +48,9 @@ export type Executor =
     timeoutS: number | null;
   }
   | { type: "queue"; capability: string }
-  | { type: "command"; argv: string[] };
+  | { type: "command"; argv: string[] }
+  /** A function of the program embedding Chronolog, registered under the task's id (src/mod.ts). */
+  | { type: "inprocess" };
 
 /** A dependency on another task of the same tree. */
 export interface Dependency {
@@ -67,6 +69,28 @@ export interface ScheduleFields {
   maxRuns: number | null;
   dstPolicy: Partial<DstPolicy> | null;
 }
+
+/** How a task runs unless it says otherwise (SPEC §1's defaults). */
+export const DEFAULT_RUN_SETTINGS: Pick<
+  TaskSettings,
+  | "priority"
+  | "dependencies"
+  | "overlapPolicy"
+  | "catchupPolicy"
+  | "catchupWindowS"
+  | "jitterMs"
+  | "retry"
+  | "timeoutS"
+> = {
+  priority: 0,
+  dependencies: [],
+  overlapPolicy: "skip",
+  catchupPolicy: "latest",
+  catchupWindowS: 86_400,
+  jitterMs: 0,
+  retry: { maxAttempts: 1, backoffMs: 1000, backoffFactor: 2, maxBackoffMs: 300_000 },
+  timeoutS: 3600,
+};
 
 /** The fields a user sets directly. */
 export interface TaskSettings {
@@ -1597,33 +1621,31 @@ export interface CalendarSlot {
 /**
  * The task's future from its next run, as upcomingRuns walks it (exceptions applied, max_runs
  * counted) but keeping every slot: runs, excluded occurrences and moved-to instants, each with its
- * local time. Stops after `limit` slots or past `until`; `ended` says the schedule itself ended.
+ * local time. Stops after `limit` slots, past `until`, or where the schedule ends.
  */
 export function calendarSlots(
   state: TaskState,
   options: { until: number; limit: number },
-): { slots: CalendarSlot[]; ended: boolean } {
+): CalendarSlot[] {
   const fields = state.schedule;
-  if (fields === null || !fields.enabled || state.nextRunAt === null) {
-    return { slots: [], ended: true };
-  }
+  if (fields === null || !fields.enabled || state.nextRunAt === null) return [];
   const schedule = compileSchedule(fields, state.anchor);
-  if (isDomainError(schedule)) return { slots: [], ended: true };
+  if (isDomainError(schedule)) return [];
   const left = schedule.maxRuns === null ? Infinity : schedule.maxRuns - state.runCount;
   const slots: CalendarSlot[] = [];
   let runs = 0;
-  if (runs >= left) return { slots, ended: true };
+  if (runs >= left) return slots;
   for (const slot of timeline(state, schedule, state.nextRunAt - 1)) {
-    if (slot.at > options.until || slots.length >= options.limit) return { slots, ended: false };
+    if (slot.at > options.until || slots.length >= options.limit) break;
     slots.push({
       at: slot.at,
       local: slot.local,
       dst: slot.dst,
       excluded: slot.exclusion !== null,
     });
-    if (slot.exclusion === null && ++runs >= left) return { slots, ended: true };
+    if (slot.exclusion === null && ++runs >= left) break;
   }
-  return { slots, ended: true };
+  return slots;
 }
 
 /** The nominal occurrences in [from, to] (exceptions applied), at most `limit`: tasks.backfill's candidates. */

@@ -111,8 +111,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // says whose tasks it shows.
     app.get("/calendar.ics", async (c) => {
       const owner = await feeds.owner(c.req.query("token") ?? "");
-      if (owner === null) {
-        return problem(c, 401, "unauthorized", "Add ?token= with your feed token", "token");
+      // A token issued while the service had no JWT auth (the loopback operator's) shows every
+      // task: once auth is on, it no longer stands for anyone.
+      if (owner === null || (authenticator.required && owner.userId === null)) {
+        return problem(
+          c,
+          401,
+          "unauthorized",
+          "Add ?token= with a current feed token (tasks.scheduled.rotate-feed-token)",
+          "token",
+        );
       }
       const type = c.req.query("schedule_type") ?? null;
       if (type !== null && !(SCHEDULE_TYPES as readonly string[]).includes(type)) {
@@ -124,7 +132,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         enabledOnly: true,
         limit: 1000,
         calendarName: "Chronolog",
-        baseUrl: new URL(c.req.url).origin,
+        baseUrl: feeds.publicUrl ?? new URL(c.req.url).origin,
         now: Date.now(),
       });
       return c.body(feed.content, 200, {

@@ -24,8 +24,14 @@ const MAX_ATTEMPTS = 8;
 /** Snapshots read per query at start. */
 const LOAD_PAGE = 10_000;
 
-/** The executor types, so a million records share four strings instead of a million copies. */
-const EXECUTOR_TYPES: readonly Executor["type"][] = ["echo", "http", "queue", "command"];
+/** The executor types, so a million records share five strings instead of a million copies. */
+const EXECUTOR_TYPES: readonly Executor["type"][] = [
+  "echo",
+  "http",
+  "queue",
+  "command",
+  "inprocess",
+];
 
 /** The hot fields of one live task; a class so a million of them share one shape. */
 class ActorRecord {

@@ -31,6 +31,7 @@ import type {
 import type { CommandOutcome, TaskActors } from "./actors.ts";
 import { runCommand } from "./executors/command.ts";
 import { runHttp } from "./executors/http.ts";
+import type { HandlerRegistry } from "./executors/inprocess.ts";
 import type { RunContext, RunOutcome } from "./executors/mod.ts";
 import { runTree } from "./executors/tree.ts";
 import { TimerWheel } from "./timer_wheel.ts";
@@ -59,6 +60,11 @@ export interface SchedulerOptions {
   clock?: () => number;
   /** Hears what the firing pipeline does (the /metrics counters). */
   observer?: FiringObserver;
+  /**
+   * The `inprocess` handlers of this process (the embedded library); an inprocess task without
+   * one here is not armed here. Without a registry, no inprocess task fires in this process.
+   */
+  handlers?: HandlerRegistry | null;
 }
 
 /** What the firing pipeline reports as it goes; every method must be cheap and never throw. */
@@ -187,6 +193,7 @@ export class Scheduler {
       followIntervalMs: 500,
       watchIntervalMs: 250,
       clock: Date.now,
+      handlers: null,
       ...options,
     };
     this.#slots = new Slots(options.maxConcurrent);
@@ -204,6 +211,7 @@ export class Scheduler {
     if (this.#state !== "stopped") return;
     this.#owner = await this.#store.registerInstance();
     this.#actors.listen((id, summary) => this.#arm(id, summary));
+    this.#options.handlers?.listen((id) => this.#arm(id, this.#actors.summary(id)));
     for (const summary of this.#actors.summaries()) this.#arm(summary.id, summary);
     this.#state = "running";
     this.#startedAt = this.#options.clock();
@@ -242,6 +250,7 @@ export class Scheduler {
     this.#state = "stopping";
     this.#wheel.stop();
     this.#actors.listen(null);
+    this.#options.handlers?.listen(null);
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     if (this.#followTimer !== null) clearInterval(this.#followTimer);
     if (this.#watchTimer !== null) clearInterval(this.#watchTimer);
@@ -309,6 +318,8 @@ export class Scheduler {
     options: { trigger: "manual" | "webhook"; waitMs: number; metadata: EventMetadata },
   ): Promise<TriggeredRun | DomainError> {
     if (this.#state === "stopping" || this.#state === "stopped") return shuttingDown();
+    const elsewhere = this.#elsewhere(taskId);
+    if (elsewhere !== null) return elsewhere;
     const outcome = await this.#actors.execute(
       taskId,
       (now) => ({
@@ -357,6 +368,8 @@ export class Scheduler {
     if (state === null || state.deletedAt !== null) {
       return new DomainError("not_found", "No such task", "task_id");
     }
+    const elsewhere = this.#elsewhere(taskId);
+    if (elsewhere !== null) return elsewhere;
     // Only the past: the pending occurrence (and later ones) belong to the schedule.
     const to = Math.min(options.to, this.#options.clock(), (state.nextRunAt ?? Infinity) - 1);
     const candidates = occurrencesBetween(state, {
@@ -454,11 +467,32 @@ export class Scheduler {
       }
       return;
     }
-    if (summary.enabled && summary.fireAt !== null) {
+    if (summary.enabled && summary.fireAt !== null && this.#firesHere(id, summary)) {
       if (this.#wheel.dueAt(id) !== summary.fireAt) this.#wheel.schedule(id, summary.fireAt);
     } else {
       this.#wheel.cancel(id);
     }
+  }
+
+  /** Whether this process can execute the task's runs (an inprocess task needs its handler). */
+  #firesHere(id: string, summary: TaskSummary): boolean {
+    return summary.executorType !== "inprocess" || this.#options.handlers?.has(id) === true;
+  }
+
+  /** Why a run of the task cannot start in this process (its handler is elsewhere), or null. */
+  #elsewhere(id: string): DomainError | null {
+    const summary = this.#actors.summary(id);
+    return summary === null || this.#firesHere(id, summary) ? null : new DomainError(
+      "conflict",
+      "The task runs an in-process handler that is not registered in this process",
+      "task_id",
+    );
+  }
+
+  /** #firesHere by id; a task this process does not know (deleted) is nobody's to run. */
+  #runsHere(id: string): boolean {
+    const summary = this.#actors.summary(id);
+    return summary !== null && this.#firesHere(id, summary);
   }
 
   #track<T>(promise: Promise<T>): void {
@@ -479,6 +513,8 @@ export class Scheduler {
     // A timer at or after the task's fire time: its own, or a retry of a fire that failed.
     const fireAt = summary?.fireAt ?? null;
     if (summary === null || fireAt === null || summary.nextRunAt === null) return;
+    // Its handler was unregistered since the timer was armed; registering it arms it again.
+    if (!this.#firesHere(id, summary)) return;
     if (fireAt > dueAt) {
       // A stale timer (a retry of an earlier fire time): the task's own must stay armed.
       if (this.#wheel.dueAt(id) === null) this.#wheel.schedule(id, fireAt);
@@ -714,11 +750,18 @@ export class Scheduler {
           ok: false,
           error: "A queue task cannot run inside a tree (its worker claims it with runs.claim)",
         });
+      case "inprocess":
+        return this.#options.handlers?.run(context) ?? Promise.resolve({
+          ok: false,
+          error: "No handler is registered for this task in this process",
+        });
     }
   }
 
   #armRetry(taskId: string, runId: string, retryAt: number): void {
     if (this.#retries.has(runId) || this.#state === "stopping") return;
+    // An in-process task's retry belongs to a process with its handler (whose sweep arms it).
+    if (!this.#runsHere(taskId)) return;
     const timer = setTimeout(() => {
       this.#retries.delete(runId);
       this.#track(this.#retry(taskId, runId));
@@ -728,6 +771,7 @@ export class Scheduler {
 
   async #retry(taskId: string, runId: string): Promise<void> {
     if (this.#state === "stopping" || this.#state === "stopped") return;
+    if (!this.#runsHere(taskId)) return;
     const inline = !this.#actors.hasChildren(taskId);
     await this.#slots.acquire();
     const outcome = await this.#command(taskId, (now) => ({
@@ -824,7 +868,11 @@ export class Scheduler {
   }
 
   async #recover(state: TaskState, live: Set<number>): Promise<void> {
-    const env = this.#env(!this.#actors.hasChildren(state.id), true);
+    // Runs this process could not execute (an in-process task without its handler here) are
+    // recorded, but not started: a process with the handler starts them on its own sweep.
+    const here = state.executor.type !== "inprocess" ||
+      this.#options.handlers?.has(state.id) === true;
+    const env = this.#env(!this.#actors.hasChildren(state.id), here);
     for (const run of state.activeRuns) {
       if (run.retryAt !== null) {
         // Whoever armed it may be gone (a queue run has no owner): a duplicate timer is
@@ -854,7 +902,7 @@ export class Scheduler {
       }));
       if (outcome !== null) this.#handle(state.id, outcome, false);
     }
-    if (state.activeRuns.length === 0 && state.waiting.length > 0) {
+    if (here && state.activeRuns.length === 0 && state.waiting.length > 0) {
       const outcome = await this.#command(state.id, (now) => ({ type: "StartWaiting", now, env }));
       if (outcome !== null) this.#handle(state.id, outcome, false);
     }

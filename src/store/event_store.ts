@@ -200,9 +200,15 @@ export interface EventStore {
   /** A run's row, or null. */
   readRun(runId: string): Promise<RunRecord | null>;
   /** Sets the owner's calendar feed token (its SHA-256), replacing the one they had. */
-  setFeedToken(owner: { userId: string | null; admin: boolean }, sha256: string): Promise<void>;
-  /** Whose feed token has this SHA-256, or null. */
+  setFeedToken(
+    owner: { userId: string | null; admin: boolean },
+    sha256: string,
+    expiresAt: number,
+  ): Promise<void>;
+  /** Whose unexpired feed token has this SHA-256, or null. */
   feedTokenOwner(sha256: string): Promise<{ userId: string | null; admin: boolean } | null>;
+  /** Deletes the owner's feed token (null: the operator's); false when they had none. */
+  deleteFeedToken(userId: string | null): Promise<boolean>;
   /**
    * Takes a liveness key for this process: held on a dedicated connection for as long as the
    * process lives, released by the database the moment the connection drops (kill -9 included).

@@ -388,12 +388,15 @@ export class SqlEventStore implements EventStore {
   async setFeedToken(
     owner: { userId: string | null; admin: boolean },
     sha256: string,
+    expiresAt: number,
   ): Promise<void> {
     await this.#client.query(
-      `insert into feed_tokens (owner, token_sha256, admin) values ($1, $2, $3)
+      `insert into feed_tokens (owner, token_sha256, admin, expires_at)
+       values ($1, $2, $3, to_timestamp($4::bigint / 1000.0))
        on conflict (owner) do update
-         set token_sha256 = excluded.token_sha256, admin = excluded.admin, created_at = now()`,
-      [owner.userId ?? "", sha256, owner.admin],
+         set token_sha256 = excluded.token_sha256, admin = excluded.admin,
+             expires_at = excluded.expires_at, created_at = now()`,
+      [owner.userId ?? "", sha256, owner.admin, expiresAt],
     );
   }
 
@@ -401,12 +404,20 @@ export class SqlEventStore implements EventStore {
     sha256: string,
   ): Promise<{ userId: string | null; admin: boolean } | null> {
     const [row] = await this.#client.query<{ owner: string; admin: boolean }>(
-      `select owner, admin from feed_tokens where token_sha256 = $1`,
+      `select owner, admin from feed_tokens where token_sha256 = $1 and expires_at > now()`,
       [sha256],
     );
     return row === undefined
       ? null
       : { userId: row.owner === "" ? null : row.owner, admin: row.admin };
+  }
+
+  async deleteFeedToken(userId: string | null): Promise<boolean> {
+    const rows = await this.#client.query(
+      `delete from feed_tokens where owner = $1 returning owner`,
+      [userId ?? ""],
+    );
+    return rows.length > 0;
   }
 
   async renewLease(

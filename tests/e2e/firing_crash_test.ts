@@ -12,6 +12,7 @@ import {
   createDatabase,
   type Finished,
   POSTGRES_ADMIN_URL,
+  resultOf,
   rpc,
   type Service,
   startService,
@@ -89,10 +90,7 @@ async function waitFor<T>(
 
 /** Calls a method that must succeed and returns its result. */
 async function call<T>(url: string, method: string, params: unknown = {}): Promise<T> {
-  const reply = await rpc(url, { id: 1, method, params });
-  const body = reply.body as { result?: T; error?: unknown };
-  if (body.error !== undefined) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-  return body.result as T;
+  return resultOf<T>(await rpc(url, { id: 1, method, params }), method);
 }
 
 /** Creates tasks in one JSON-RPC batch; every one must be accepted. */

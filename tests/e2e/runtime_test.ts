@@ -10,8 +10,10 @@ import {
   assert,
   assertEquals,
   createDatabase,
+  errorOf,
   pgliteDir,
   POSTGRES_ADMIN_URL,
+  resultOf,
   rpc,
   type Service,
   startService,
@@ -110,21 +112,13 @@ let callId = 0;
 /** The result of a call that must succeed. */
 async function call<T>(service: Service, method: string, params: Params = {}): Promise<T> {
   const reply = await rpc(service.url, { id: ++callId, method, params });
-  const body = reply.body as { result?: T; error?: RpcError };
-  if (body.error !== undefined) {
-    throw new Error(`${method} ${JSON.stringify(params)} failed: ${JSON.stringify(body.error)}`);
-  }
-  return body.result as T;
+  return resultOf<T>(reply, `${method} ${JSON.stringify(params)}`);
 }
 
 /** The error of a call that must fail. */
 async function refusal(service: Service, method: string, params: Params): Promise<RpcError> {
   const reply = await rpc(service.url, { id: ++callId, method, params });
-  const body = reply.body as { result?: unknown; error?: RpcError };
-  if (body.error === undefined) {
-    throw new Error(`${method} ${JSON.stringify(params)} succeeded: ${JSON.stringify(body)}`);
-  }
-  return body.error;
+  return errorOf<RpcError>(reply, `${method} ${JSON.stringify(params)}`);
 }
 
 /** The task's runs, oldest occurrence first. */

@@ -9,6 +9,7 @@ import {
   assertEquals,
   createDatabase,
   POSTGRES_ADMIN_URL,
+  resultOf,
   rpc,
   type Service,
   startService,
@@ -22,10 +23,7 @@ interface Task {
 let callId = 0;
 
 async function call<T>(service: Service, method: string, params: unknown): Promise<T> {
-  const reply = await rpc(service.url, { id: ++callId, method, params });
-  const body = reply.body as { result?: T; error?: unknown };
-  if (body.result === undefined) throw new Error(`${method}: ${JSON.stringify(body)}`);
-  return body.result;
+  return resultOf<T>(await rpc(service.url, { id: ++callId, method, params }), method);
 }
 
 Deno.test({

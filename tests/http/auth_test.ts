@@ -8,30 +8,16 @@ import { SignJWT } from "jose";
 import {
   assert,
   assertEquals,
+  errorOf,
   type JsonReply,
   readJson,
+  resultOf,
   rpc,
   signToken,
   startService,
 } from "../_helpers.ts";
 
 const SECRET = "an-hs256-secret-for-the-auth-tests-0123456789";
-
-interface RpcFailure {
-  error: { code: number; message: string; data?: { code?: string; field?: string | null } };
-}
-
-function errorOf(reply: JsonReply): RpcFailure["error"] {
-  const body = reply.body as Partial<RpcFailure> & { result?: unknown };
-  assert(body.error !== undefined, `expected an error, got ${JSON.stringify(body)}`);
-  return body.error;
-}
-
-function resultOf<T>(reply: JsonReply): T {
-  const body = reply.body as { result?: T; error?: unknown };
-  assert(body.result !== undefined, `expected a result, got ${JSON.stringify(body)}`);
-  return body.result;
-}
 
 Deno.test("JWT auth: every route but /health, owners only, admins see all", async (t) => {
   const service = await startService({ CHRONOLOG_JWT_SECRET: SECRET });

@@ -25,6 +25,7 @@ import {
   type Service,
   signToken,
   startService,
+  webhookSignature,
 } from "../_helpers.ts";
 
 const JWT_SECRET = "a-jwt-secret-for-the-fuzz-test-0123456789";
@@ -1597,22 +1598,6 @@ type WebhookAuth = {
   label: string;
 };
 
-async function hmac(secret: string, timestamp: string, body: Uint8Array): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    key,
-    concat(encoder.encode(`${timestamp}.`), body) as Uint8Array<ArrayBuffer>,
-  );
-  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 const now = () => String(Math.floor(Date.now() / 1000));
 
 const webhookAuth: fc.Arbitrary<WebhookAuth> = fc.oneof(
@@ -1633,7 +1618,7 @@ const webhookAuth: fc.Arbitrary<WebhookAuth> = fc.oneof(
       const timestamp = now();
       return {
         "x-webhook-timestamp": timestamp,
-        "x-webhook-signature": await hmac(WEBHOOK_SECRET, timestamp, body),
+        "x-webhook-signature": await webhookSignature(WEBHOOK_SECRET, timestamp, body),
       };
     },
   }),
@@ -1662,8 +1647,8 @@ const webhookAuth: fc.Arbitrary<WebhookAuth> = fc.oneof(
     headers: async (body: Uint8Array) => {
       const timestamp = when.endsWith("now") ? when.replace("now", now()) : when;
       const signature = secret === "UPPER"
-        ? (await hmac(WEBHOOK_SECRET, timestamp, body)).toUpperCase()
-        : await hmac(secret, timestamp, body);
+        ? (await webhookSignature(WEBHOOK_SECRET, timestamp, body)).toUpperCase()
+        : await webhookSignature(secret, timestamp, body);
       return { "x-webhook-timestamp": timestamp, "x-webhook-signature": signature };
     },
   })),

@@ -12,6 +12,7 @@ import {
   type JsonReply,
   POSTGRES_ADMIN_URL,
   readJson,
+  resultOf,
   rpc,
   type Service,
   signToken,
@@ -61,10 +62,8 @@ class Client {
   /** The result of a JSON-RPC call that must succeed. */
   async call<T = Task>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     const reply = await rpc(this.url, { method, params, id: ++this.rpcCalls }, this.#token);
-    const body = reply.body as { result?: T; error?: unknown };
     assertEquals(reply.status, 200);
-    assert(body.error === undefined, `${method} failed: ${JSON.stringify(body.error)}`);
-    return body.result as T;
+    return resultOf<T>(reply, method);
   }
 
   /** A REST request with a JSON body (none when `body` is undefined). */

@@ -53,6 +53,7 @@ const BEYOND_SPEC = [
   "tasks.occurrences",
   // The subscription feed's token (GET /calendar.ics cannot take a JWT).
   "tasks.scheduled.rotate-feed-token",
+  "tasks.scheduled.revoke-feed-token",
 ];
 
 // The package's typings declare the types of an OpenRPC document, not the schema it exports.

@@ -12,6 +12,7 @@ import {
   type JsonReply,
   POSTGRES_ADMIN_URL,
   readJson,
+  resultOf,
   rpc,
   type Service,
   startService,
@@ -121,10 +122,7 @@ class Client {
 
   /** The result of a JSON-RPC call that must succeed. */
   async call<T = Task>(method: string, params: Params = {}): Promise<T> {
-    const reply = await rpc(this.#url, { method, params, id: ++this.#lastId });
-    const body = reply.body as { result?: T; error?: unknown };
-    assert(body.error === undefined, `${method} failed: ${JSON.stringify(body.error)}`);
-    return body.result as T;
+    return resultOf<T>(await rpc(this.#url, { method, params, id: ++this.#lastId }), method);
   }
 
   /** The versions in a task's audit log, or null when the task has none (never written). */

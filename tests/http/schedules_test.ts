@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rpc, startService } from "../_helpers.ts";
+import { errorOf, resultOf, rpc, startService } from "../_helpers.ts";
 
 // Instant shape only: the exact instants belong to the engine's own tests.
 const WIRE_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -10,18 +10,6 @@ interface RpcError {
   code: number;
   message: string;
   data: Record<string, unknown>;
-}
-
-function resultOf<T>(body: unknown): T {
-  const reply = body as { result?: T; error?: RpcError };
-  assert.ok(reply.error === undefined, `expected a result, got ${JSON.stringify(reply.error)}`);
-  return reply.result as T;
-}
-
-function errorOf(body: unknown): RpcError {
-  const reply = body as { result?: unknown; error?: RpcError };
-  assert.ok(reply.error !== undefined, `expected an error, got ${JSON.stringify(reply.result)}`);
-  return reply.error;
 }
 
 function assertRunsAfter(runs: string[], from: string): void {
@@ -38,8 +26,7 @@ function assertRunsAfter(runs: string[], from: string): void {
 
 Deno.test("schedules.preview and schedules.validate on the real service", async (t) => {
   const service = await startService();
-  const call = async (method: string, params: unknown): Promise<unknown> =>
-    (await rpc(service.url, { method, params, id: 1 })).body;
+  const call = (method: string, params: unknown) => rpc(service.url, { method, params, id: 1 });
   try {
     await t.step(
       "preview lists count runs, increasing, after from_time, in wire form",
@@ -86,7 +73,7 @@ Deno.test("schedules.preview and schedules.validate on the real service", async 
 
     await t.step("preview refuses a count outside 1..1000, naming count", async () => {
       for (const count of [0, 1001, 2.5]) {
-        const error = errorOf(await call("schedules.preview", { ...DAILY, count }));
+        const error = errorOf<RpcError>(await call("schedules.preview", { ...DAILY, count }));
         assert.equal(error.code, -32602);
         assert.equal(error.data.field, "count");
       }
@@ -102,7 +89,9 @@ Deno.test("schedules.preview and schedules.validate on the real service", async 
           1768467600000,
         ]
       ) {
-        const error = errorOf(await call("schedules.preview", { ...DAILY, from_time: from }));
+        const error = errorOf<RpcError>(
+          await call("schedules.preview", { ...DAILY, from_time: from }),
+        );
         assert.equal(error.code, -32602, String(from));
         assert.equal(error.data.code, "invalid_params");
         assert.equal(error.data.field, "from_time");
@@ -111,14 +100,16 @@ Deno.test("schedules.preview and schedules.validate on the real service", async 
 
     await t.step("preview refuses invalid bounds, naming the bound", async () => {
       for (const field of ["schedule_start_at", "schedule_end_at"]) {
-        const error = errorOf(await call("schedules.preview", { ...DAILY, [field]: "soon" }));
+        const error = errorOf<RpcError>(
+          await call("schedules.preview", { ...DAILY, [field]: "soon" }),
+        );
         assert.equal(error.code, -32602);
         assert.equal(error.data.field, field);
       }
     });
 
     await t.step("preview refuses an unknown schedule_type, naming it", async () => {
-      const error = errorOf(
+      const error = errorOf<RpcError>(
         await call("schedules.preview", { ...DAILY, schedule_type: "hourly" }),
       );
       assert.equal(error.code, -32602);
@@ -126,18 +117,18 @@ Deno.test("schedules.preview and schedules.validate on the real service", async 
     });
 
     await t.step("preview refuses an unknown dst_policy value or field", async () => {
-      const badValue = errorOf(
+      const badValue = errorOf<RpcError>(
         await call("schedules.preview", { ...DAILY, dst_policy: { gap: "later" } }),
       );
       assert.equal(badValue.data.field, "dst_policy.gap");
-      const badField = errorOf(
+      const badField = errorOf<RpcError>(
         await call("schedules.preview", { ...DAILY, dst_policy: { fold: "first" } }),
       );
       assert.equal(badField.data.field, "dst_policy.fold");
     });
 
     await t.step("preview refuses an expression over 4096 characters", async () => {
-      const error = errorOf(
+      const error = errorOf<RpcError>(
         await call("schedules.preview", { ...DAILY, schedule_expression: "9".repeat(4097) }),
       );
       assert.equal(error.data.field, "schedule_expression");
@@ -147,7 +138,7 @@ Deno.test("schedules.preview and schedules.validate on the real service", async 
     await t.step(
       "preview of an invalid schedule is -32602 invalid_schedule with the field",
       async () => {
-        const error = errorOf(
+        const error = errorOf<RpcError>(
           await call("schedules.preview", { schedule_type: "daily", schedule_expression: "" }),
         );
         assert.equal(error.code, -32602);
@@ -222,14 +213,14 @@ Deno.test("schedules.preview and schedules.validate on the real service", async 
 
     await t.step("validate takes no from_time or count", async () => {
       for (const extra of [{ from_time: "2026-01-15T10:00:00Z" }, { count: 3 }]) {
-        const error = errorOf(await call("schedules.validate", { ...DAILY, ...extra }));
+        const error = errorOf<RpcError>(await call("schedules.validate", { ...DAILY, ...extra }));
         assert.equal(error.code, -32602);
         assert.equal(error.data.field, Object.keys(extra)[0]);
       }
     });
 
     await t.step("validate still refuses params that are not a schedule", async () => {
-      const error = errorOf(await call("schedules.validate", { schedule_type: "daily" }));
+      const error = errorOf<RpcError>(await call("schedules.validate", { schedule_type: "daily" }));
       assert.equal(error.code, -32602);
       assert.equal(error.data.field, "schedule_expression");
     });

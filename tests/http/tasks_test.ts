@@ -8,7 +8,10 @@ import {
   assert,
   assertEquals,
   createDatabase,
+  errorOf,
+  type JsonReply,
   POSTGRES_ADMIN_URL,
+  resultOf,
   rpc,
   startService,
 } from "../_helpers.ts";
@@ -73,32 +76,26 @@ class Client {
     this.#url = url;
   }
 
+  /** The reply of one call. */
+  reply(method: string, params: Params, id?: string | number): Promise<JsonReply> {
+    return rpc(this.#url, { method, params, id: id ?? `call-${++this.#lastId}` });
+  }
+
   /** The reply body of one call. */
   async send(method: string, params: Params, id?: string | number): Promise<unknown> {
-    return (await rpc(this.#url, { method, params, id: id ?? `call-${++this.#lastId}` })).body;
+    return (await this.reply(method, params, id)).body;
   }
 
   /** The result of a call that must succeed. */
   async ok<T = Task>(method: string, params: Params, id?: string | number): Promise<T> {
-    const body = await this.send(method, params, id) as { result?: T; error?: RpcError };
-    assert(
-      body.error === undefined,
-      `${method} ${JSON.stringify(params).slice(0, 300)} failed: ${JSON.stringify(body.error)}`,
-    );
-    return body.result as T;
+    const what = `${method} ${JSON.stringify(params).slice(0, 300)}`;
+    return resultOf<T>(await this.reply(method, params, id), what);
   }
 
   /** The error of a call that must fail. */
   async fails(method: string, params: Params): Promise<RpcError> {
-    const body = await this.send(method, params) as { result?: unknown; error?: RpcError };
-    if (body.error === undefined) {
-      throw new Error(
-        `${method} ${JSON.stringify(params).slice(0, 300)} succeeded: ${
-          String(JSON.stringify(body.result)).slice(0, 300)
-        }`,
-      );
-    }
-    return body.error;
+    const what = `${method} ${JSON.stringify(params).slice(0, 300)}`;
+    return errorOf<RpcError>(await this.reply(method, params), what);
   }
 
   /** A call without an id: JSON-RPC answers nothing. */

@@ -4,26 +4,18 @@ import { TaskActors } from "../../src/runtime/actors.ts";
 import { Scheduler } from "../../src/runtime/firing.ts";
 import { TaskService } from "../../src/runtime/tasks.ts";
 import { openStore } from "../../src/store/mod.ts";
-import { assert, assertEquals, rpc, type Service, signToken, startService } from "../_helpers.ts";
+import {
+  assert,
+  assertEquals,
+  rpc,
+  type Service,
+  signToken,
+  startService,
+  webhookSignature,
+} from "../_helpers.ts";
 
 const SECRET = "webhook-secret-for-tests";
 const JWT_SECRET = "a-jwt-secret-of-at-least-32-characters!!";
-
-async function sign(body: string, timestamp: number, secret = SECRET): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    key,
-    new TextEncoder().encode(`${timestamp}.${body}`),
-  );
-  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 async function signedHeaders(
   body: string,
@@ -32,7 +24,7 @@ async function signedHeaders(
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   return {
     "X-Webhook-Timestamp": String(timestamp),
-    "X-Webhook-Signature": await sign(body, timestamp, options.secret),
+    "X-Webhook-Signature": await webhookSignature(options.secret ?? SECRET, timestamp, body),
   };
 }
 

@@ -45,14 +45,19 @@ const COMPILERS: Record<
 
 /** A parsed, validated schedule, ready to compute instants. */
 export interface Schedule {
+  /** Which of the seven schedule types. */
   readonly type: ScheduleType;
+  /** The expression as given. */
   readonly expression: string;
   /** The canonical IANA zone name. */
   readonly timezone: string;
   /** The user's override as given (the type's default applies to what it leaves out). */
   readonly dstPolicy: Partial<DstPolicy>;
+  /** No run before this instant (epoch ms). */
   readonly startAt: number | null;
+  /** No run after this instant (epoch ms). */
   readonly endAt: number | null;
+  /** The schedule ends after this many runs. */
   readonly maxRuns: number | null;
   /** A human sentence, e.g. "at 09:00 on Monday–Friday, New York time". */
   readonly description: string;

@@ -20,19 +20,27 @@ export type RepeatPolicy = "first" | "both" | "last";
 
 /** How a wall-clock schedule reads local times at a DST edge (SPEC §1). */
 export interface DstPolicy {
+  /** A skipped local time: fire shifted forward by the gap (default), or skip the occurrence. */
   gap: GapPolicy;
+  /** A repeated local time: fire at the first instant (default), both, or the last. */
   repeat: RepeatPolicy;
 }
 
 /** A schedule as a user states it; instants are epoch milliseconds. */
 export interface ScheduleSpec {
+  /** Which of the seven schedule types. */
   type: ScheduleType;
+  /** The expression of that type ("0 9 * * 1-5", "PT15M", "1-5 09:00"…). */
   expression: string;
   /** IANA zone name; defaults to UTC. */
   timezone?: string | null;
+  /** No run before this instant (epoch ms). */
   startAt?: number | null;
+  /** No run after this instant (epoch ms). */
   endAt?: number | null;
+  /** The schedule ends after this many runs. */
   maxRuns?: number | null;
+  /** How local times at DST edges are read (wall-clock types only). */
   dstPolicy?: Partial<DstPolicy> | null;
   /**
    * When the schedule was enabled: the interval anchor and the rrule DTSTART default when

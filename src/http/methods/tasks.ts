@@ -3,6 +3,7 @@ import { DomainError, isDomainError } from "../../domain/errors.ts";
 import { SCHEDULE_TYPES } from "../../domain/schedule/mod.ts";
 import {
   compileSchedule,
+  DEFAULT_RUN_SETTINGS,
   type Executor,
   type JsonValue,
   type ScheduleFields,
@@ -71,13 +72,16 @@ const ExecutorParam = z.discriminatedUnion("type", [
     type: z.literal("command"),
     argv: z.array(text(4096)).min(1).max(256),
   }),
+  // Runs only in a program that embeds Chronolog and registers a handler under the task's id.
+  z.strictObject({ type: z.literal("inprocess") }),
 ]).describe("What a run does (SPEC §2); echo when absent");
 
 const RetryParam = z.strictObject({
-  max_attempts: z.int().min(1).max(100).default(1),
-  backoff_ms: z.int().min(0).max(3_600_000).default(1000),
-  backoff_factor: z.number().min(1).max(10).default(2),
-  max_backoff_ms: z.int().min(0).max(86_400_000).default(300_000),
+  max_attempts: z.int().min(1).max(100).default(DEFAULT_RUN_SETTINGS.retry.maxAttempts),
+  backoff_ms: z.int().min(0).max(3_600_000).default(DEFAULT_RUN_SETTINGS.retry.backoffMs),
+  backoff_factor: z.number().min(1).max(10).default(DEFAULT_RUN_SETTINGS.retry.backoffFactor),
+  max_backoff_ms: z.int().min(0).max(86_400_000)
+    .default(DEFAULT_RUN_SETTINGS.retry.maxBackoffMs),
 });
 
 const DependencyParam = z.strictObject({ id: TaskId, required: z.boolean().default(true) });
@@ -115,12 +119,12 @@ const CreateParams = z.strictObject({
   ...SettingsShape,
   inputs: SettingsShape.inputs.default({}),
   executor: SettingsShape.executor.default({ type: "echo" }),
-  priority: SettingsShape.priority.default(0),
+  priority: SettingsShape.priority.default(DEFAULT_RUN_SETTINGS.priority),
   dependencies: SettingsShape.dependencies.default([]),
-  overlap_policy: SettingsShape.overlap_policy.default("skip"),
-  catchup_policy: SettingsShape.catchup_policy.default("latest"),
-  catchup_window_s: SettingsShape.catchup_window_s.default(86_400),
-  jitter_ms: SettingsShape.jitter_ms.default(0),
+  overlap_policy: SettingsShape.overlap_policy.default(DEFAULT_RUN_SETTINGS.overlapPolicy),
+  catchup_policy: SettingsShape.catchup_policy.default(DEFAULT_RUN_SETTINGS.catchupPolicy),
+  catchup_window_s: SettingsShape.catchup_window_s.default(DEFAULT_RUN_SETTINGS.catchupWindowS),
+  jitter_ms: SettingsShape.jitter_ms.default(DEFAULT_RUN_SETTINGS.jitterMs),
   retry: RetryParam.default(RetryParam.parse({})),
   timeout_s: SettingsShape.timeout_s.optional(),
   ...ScheduleShape,
@@ -640,6 +644,7 @@ function readExecutor(
   switch (executor.type) {
     case "echo":
     case "queue":
+    case "inprocess":
       return executor;
     case "command":
       if (!deps.allowCommand) {
