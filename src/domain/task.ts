@@ -698,7 +698,13 @@ function decideCreate(
   command: Extract<TaskCommand, { type: "CreateTask" }>,
 ): TaskEvent[] | DomainError {
   if (state !== null) {
-    return new DomainError("conflict", `A task with id "${command.id}" already exists`, "id");
+    return new DomainError(
+      "conflict",
+      state.deletedAt === null
+        ? `A task with id "${command.id}" already exists`
+        : `Task "${command.id}" was deleted; its id stays in the log for audit and cannot be used again`,
+      "id",
+    );
   }
   const { schedule, now } = command;
   const anchor = schedule === null ? null : now;

@@ -519,7 +519,17 @@ export class ChronologScheduler {
     const replace = options.replaceExisting === true;
     let existing = await this.#tasks.get(id);
     if (isDomainError(existing)) {
-      if ((await this.#store.loadTask(id))?.deletedAt != null) {
+      if (inThePast) throw pastInstant(expression);
+      const created = await this.#tasks.create({ id, settings, schedule }, LIBRARY);
+      if (!isDomainError(created)) {
+        this.#handlers.set(id, handler);
+        return this.#view(created);
+      }
+      // Another copy of the program created it meanwhile: re-attach to theirs. A conflict with
+      // no live job behind it is a removed job's id.
+      existing = await this.#tasks.get(id);
+      if (created.code !== "conflict") throw created;
+      if (isDomainError(existing)) {
         throw new DomainError(
           "conflict",
           `Job "${id}" was removed, and a removed job's id stays in the log for audit: ` +
@@ -527,15 +537,6 @@ export class ChronologScheduler {
           "id",
         );
       }
-      if (inThePast) throw pastInstant(expression);
-      const created = await this.#tasks.create({ id, settings, schedule }, LIBRARY);
-      if (!isDomainError(created)) {
-        this.#handlers.set(id, handler);
-        return this.#view(created);
-      }
-      // Another copy of the program created it meanwhile: re-attach to theirs.
-      existing = await this.#tasks.get(id);
-      if (created.code !== "conflict" || isDomainError(existing)) throw created;
     }
     const state = await this.#reattach(existing, settings, schedule, { replace, inThePast });
     this.#handlers.set(id, handler);

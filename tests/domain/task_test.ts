@@ -252,6 +252,17 @@ Deno.test("every command on a deleted task is not_found", () => {
   ) {
     assertEquals(refusal(deleted, command).code, "not_found");
   }
+  const again: TaskCommand = {
+    type: "CreateTask",
+    id: "t",
+    settings: SETTINGS,
+    schedule: null,
+    now: T0 + 2,
+  };
+  const reused = refusal(deleted, again);
+  assertEquals([reused.code, reused.field], ["conflict", "id"]);
+  assert(/was deleted/.test(reused.message), reused.message);
+  assert(/already exists/.test(refusal(created({}), again).message));
 });
 
 const commandArbitrary: fc.Arbitrary<(now: number) => TaskCommand> = fc.oneof(

@@ -836,6 +836,11 @@ async function taskSteps(t: Deno.TestContext, url: string): Promise<void> {
       const again = await client.fails(method, { task_id: task.id });
       assertEquals(again.code, -32001, method);
     }
+    // The id stays in the log: creating it again says so, and appends nothing.
+    const reused = await client.fails("tasks.create", { id: task.id, name: "again" });
+    assertEquals(reused.data, { code: "conflict", field: "id" });
+    assert(/was deleted/.test(reused.message), reused.message);
+    assertEquals((await client.events(task.id)).length, 2);
   });
 
   await t.step("tasks.list filters by user_id, status and parent_id, and pages", async () => {
