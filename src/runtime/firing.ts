@@ -32,7 +32,7 @@ import type { CommandOutcome, TaskActors } from "./actors.ts";
 import { runCommand } from "./executors/command.ts";
 import { runHttp } from "./executors/http.ts";
 import type { HandlerRegistry } from "./executors/inprocess.ts";
-import type { RunContext, RunOutcome } from "./executors/mod.ts";
+import { type RunContext, type RunOutcome, storableOutcome } from "./executors/mod.ts";
 import { runTree } from "./executors/tree.ts";
 import { TimerWheel } from "./timer_wheel.ts";
 
@@ -170,6 +170,8 @@ export class Scheduler {
   readonly #lateness: number[] = [];
   #latenessNext = 0;
   #state: SchedulerState = "stopped";
+  /** When a shutdown stops waiting for runs in flight (epoch ms); never while running. */
+  #drainUntil = Infinity;
   #startedAt: number | null = null;
   #owner = 0;
   #instances = 1;
@@ -210,6 +212,7 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.#state !== "stopped") return;
     this.#owner = await this.#store.registerInstance();
+    this.#drainUntil = Infinity;
     this.#actors.listen((id, summary) => this.#arm(id, summary));
     this.#options.handlers?.listen((id) => this.#arm(id, this.#actors.summary(id)));
     for (const summary of this.#actors.summaries()) this.#arm(summary.id, summary);
@@ -248,6 +251,7 @@ export class Scheduler {
   async stop(drainMs: number): Promise<number> {
     if (this.#state === "stopped" || this.#state === "stopping") return 0;
     this.#state = "stopping";
+    this.#drainUntil = Date.now() + drainMs;
     this.#wheel.stop();
     this.#actors.listen(null);
     this.#options.handlers?.listen(null);
@@ -665,11 +669,15 @@ export class Scheduler {
       // Shutdown and cancellation record the run themselves.
       if (controller.signal.aborted && controller.signal.reason !== "timeout") return;
       const timedOut = controller.signal.reason === "timeout";
-      const result: RunResult = outcome.ok ? outcome : {
-        ok: false,
-        error: timedOut ? `The run timed out after ${state.timeoutS} s (timeout_s)` : outcome.error,
-        timedOut: timedOut || outcome.timedOut === true,
-      };
+      const result: RunResult = storableOutcome(
+        outcome.ok ? outcome : {
+          ok: false,
+          error: timedOut
+            ? `The run timed out after ${state.timeoutS} s (timeout_s)`
+            : outcome.error,
+          timedOut: timedOut || outcome.timedOut === true,
+        },
+      );
       const finished = await this.#recordOutcome(state.id, (now) => ({
         type: "FinishRun",
         runId: run.runId,
@@ -701,12 +709,16 @@ export class Scheduler {
       try {
         return await this.#command(taskId, build);
       } catch (error) {
-        if (this.#state === "stopped") throw error;
+        // A shutdown waits for this only until its drain deadline: the run is then left in
+        // flight, and recovery ends it once this process's liveness key expires.
+        if (this.#state === "stopped" || Date.now() >= this.#drainUntil) throw error;
         this.#options.logger.warn("Cannot record a run's outcome yet; trying again", {
           task_id: taskId,
           error: String(error),
         });
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(wait, this.#drainUntil - Date.now()))
+        );
       }
     }
   }

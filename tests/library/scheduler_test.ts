@@ -289,7 +289,7 @@ databaseTest(
 );
 
 databaseTest(
-  "handlers fail, retry, time out and are aborted by shutdown like any executor",
+  "handlers fail, retry, time out, overlap and are aborted by shutdown like any executor",
   async (database) => {
     const scheduler = await open(database);
     const attempts: number[] = [];
@@ -311,6 +311,42 @@ databaseTest(
       const failed = await scheduler.runNow("broken", { waitMs: 5000 });
       assertEquals([failed.status, failed.error], ["failed", "no disk left"]);
       assertEquals((await scheduler.getJob("broken")).status, "failed");
+
+      // Text the database cannot hold (NUL, an unpaired surrogate) is recorded as U+FFFD
+      // instead of a record that fails for ever and leaves the run in flight.
+      await scheduler.interval({ days: 1 }, () => ({ "k\u0000": ["a\u0000b", "\ud800"] }), {
+        id: "odd-result",
+      });
+      const odd = await scheduler.runNow("odd-result", { waitMs: 5000 });
+      assertEquals([odd.status, odd.result], ["succeeded", { "k\uFFFD": ["a\uFFFDb", "\uFFFD"] }]);
+      await scheduler.interval({ days: 1 }, () => {
+        throw new Error("bad\u0000message\udc00");
+      }, { id: "odd-error" });
+      const oddFailure = await scheduler.runNow("odd-error", { waitMs: 5000 });
+      assertEquals([oddFailure.status, oddFailure.error], ["failed", "bad\uFFFDmessage\uFFFD"]);
+
+      // Overlap like any executor: "skip" records a run asked for while one is going as
+      // skipped; "queue" starts it once the first ends.
+      for (const overlap of ["skip", "queue"] as const) {
+        let release = () => {};
+        const gate = new Promise<void>((resolve) => release = resolve);
+        const id = `one-at-a-time-${overlap}`;
+        await scheduler.interval({ days: 1 }, () => gate.then(() => "released"), { id, overlap });
+        const going = await scheduler.runNow(id);
+        const second = await scheduler.runNow(id);
+        assertEquals(going.status, "running");
+        assertEquals(second.status, overlap === "skip" ? "skipped" : "pending");
+        release();
+        await eventually(`the ${overlap} runs end`, async () => {
+          const runs = await scheduler.getRuns(id);
+          return runs.every((run) => run.status !== "running" && run.status !== "pending");
+        });
+        const statuses = (await scheduler.getRuns(id)).map((run) => run.status).sort();
+        assertEquals(
+          statuses,
+          overlap === "skip" ? ["skipped", "succeeded"] : ["succeeded", "succeeded"],
+        );
+      }
 
       await scheduler.interval({ days: 1 }, ({ signal }) =>
         new Promise((_, reject) => {

@@ -22,6 +22,33 @@ export type RunOutcome =
   | { ok: true; result: JsonValue }
   | { ok: false; error: string; timedOut?: boolean };
 
+/**
+ * An outcome the log can hold. PostgreSQL text and jsonb refuse NUL and unpaired UTF-16
+ * surrogates, which a handler, an endpoint or a command's output can produce: they are written as
+ * U+FFFD, instead of a record that fails every time it is tried.
+ */
+export function storableOutcome<T extends RunOutcome>(outcome: T): T {
+  const stored: RunOutcome = outcome.ok
+    ? { ...outcome, result: storableJson(outcome.result) }
+    : { ...outcome, error: storableText(outcome.error) };
+  return stored as T;
+}
+
+function storableText(text: string): string {
+  return text.toWellFormed().replaceAll("\u0000", "\uFFFD");
+}
+
+function storableJson(value: JsonValue): JsonValue {
+  if (typeof value === "string") return storableText(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [storableText(key), storableJson(item)]),
+    );
+  }
+  return value;
+}
+
 /** The largest result an executor keeps, in bytes of JSON (64 KiB). */
 export const MAX_RESULT_BYTES = 64 * 1024;
 
