@@ -40,6 +40,9 @@ export function isStorableJson(value: unknown): boolean {
   return true;
 }
 
+/** The most items (tasks, runs, events) one page may hold. */
+export const MAX_PAGE = 1000;
+
 /** The message for text that isStorableText refuses. */
 export const NOT_STORABLE = "Must not contain NUL characters or unpaired UTF-16 surrogates";
 

@@ -15,12 +15,17 @@ export interface CronValidation {
 
 /** Whether a cron expression (5 fields, or 6 with seconds first) is valid, and why not. */
 export function validateCronExpression(expression: string): CronValidation {
-  const parsed = typeof expression === "string"
-    ? parseCron(expression)
-    : new DomainError("invalid_schedule", "A cron expression is a string");
+  const parsed = parseText(expression);
   return isDomainError(parsed)
     ? { valid: false, error: parsed.message }
     : { valid: true, error: null };
+}
+
+/** The engine's reading of an expression; for JavaScript callers, anything else is refused. */
+function parseText(expression: unknown) {
+  return typeof expression === "string"
+    ? parseCron(expression)
+    : new DomainError("invalid_schedule", "A cron expression is a string", "schedule_expression");
 }
 
 /** The values each field of a cron expression allows, in ascending order. */
@@ -44,7 +49,7 @@ export interface ParsedCron {
  * naming the field when the expression is invalid.
  */
 export function parseCronExpression(expression: string): ParsedCron {
-  const parsed = parseCron(expression);
+  const parsed = parseText(expression);
   if (isDomainError(parsed)) throw parsed;
   const list = (flags: boolean[], min: number, max: number) =>
     flags.flatMap((on, value) => on && value >= min && value <= max ? [value] : []);
@@ -107,9 +112,12 @@ const MINIMUM: Record<typeof FIELD_ORDER[number], string> = {
  * on the 1st, `{ month: 6 }` June 1 at 00:00:00.
  */
 export function cronFromFields(fields: CronFieldsInput): string | DomainError {
-  const given = FIELD_ORDER.filter((name) => fields[name] !== undefined);
-  if (given.length === 0) {
-    return new DomainError("invalid_schedule", "Give at least one cron field", "cron");
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+    return new DomainError(
+      "invalid_schedule",
+      "Give cron text or an object of fields ({ hour: 2, minute: 0 })",
+      "cron",
+    );
   }
   for (const name of Object.keys(fields)) {
     if (!(FIELD_ORDER as readonly string[]).includes(name)) {
@@ -119,6 +127,10 @@ export function cronFromFields(fields: CronFieldsInput): string | DomainError {
         `cron.${name}`,
       );
     }
+  }
+  const given = FIELD_ORDER.filter((name) => fields[name] !== undefined);
+  if (given.length === 0) {
+    return new DomainError("invalid_schedule", "Give at least one cron field", "cron");
   }
   const least = Math.min(...given.map((name) => RANK[name]));
   const parts = FIELD_ORDER.map((name) => {
@@ -133,6 +145,14 @@ export function cronFromFields(fields: CronFieldsInput): string | DomainError {
         `Cron field ${FIELD_ORDER[index]} must be a value, a list or cron text without spaces`,
         `cron.${FIELD_ORDER[index]}`,
       );
+    }
+  }
+  // A value the field does not allow is named by its field: each is read alone, `*` elsewhere.
+  for (const name of given) {
+    const alone = FIELD_ORDER.map((other, index) => other === name ? parts[index] : "*");
+    const parsed = parseCron(alone.join(" "));
+    if (isDomainError(parsed)) {
+      return new DomainError("invalid_schedule", parsed.message, `cron.${name}`);
     }
   }
   return parts.join(" ");

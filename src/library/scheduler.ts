@@ -4,6 +4,7 @@
  * `inprocess` executor. Every registration is a task in the log under a stable id, so a
  * restarted program re-attaches to its schedules and their history instead of duplicating them.
  */
+import { z } from "zod";
 import { DomainError, isDomainError } from "../domain/errors.ts";
 import {
   describeSchedule,
@@ -22,7 +23,7 @@ import {
   type TaskSettings,
   type TaskState,
 } from "../domain/task.ts";
-import { TaskId } from "../http/wire.ts";
+import { isStorableText, MAX_PAGE, NOT_STORABLE, TaskId, text } from "../http/wire.ts";
 import { createLogger, describeError, type LogLevel } from "../log.ts";
 import { TaskActors } from "../runtime/actors.ts";
 import { type Handler, HandlerRegistry } from "../runtime/executors/inprocess.ts";
@@ -317,60 +318,63 @@ export class ChronologScheduler {
   }
 
   /** Runs `handler` every interval (real time: a DST change does not bend it). */
-  interval(every: Every, handler: Handler, options: JobOptions = {}): Promise<Job> {
-    const seconds = intervalSeconds(every);
-    if (isDomainError(seconds)) return Promise.reject(seconds);
-    return this.#register("interval", String(seconds), handler, options);
+  async interval(every: Every, handler: Handler, options: JobOptions = {}): Promise<Job> {
+    const seconds = unwrap(intervalSeconds(every));
+    return await this.#register("interval", String(seconds), handler, options);
   }
 
   /** Runs `handler` on a cron schedule: "0 2 * * *" (6 fields: seconds first), or `{ hour: 2 }`. */
-  cron(
+  async cron(
     expression: string | CronFieldsInput,
     handler: Handler,
     options: JobOptions = {},
   ): Promise<Job> {
-    const text = typeof expression === "string" ? expression : cronFromFields(expression);
-    if (isDomainError(text)) return Promise.reject(text);
-    return this.#register("cron", text, handler, options);
+    const text = typeof expression === "string" ? expression : unwrap(cronFromFields(expression));
+    return await this.#register("cron", text, handler, options);
   }
 
   /** Runs `handler` once at an instant (a Date, epoch ms, or ISO text; local text is read in the zone). */
-  at(instant: Date | number | string, handler: Handler, options: JobOptions = {}): Promise<Job> {
-    const text = onceText(instant);
-    if (isDomainError(text)) return Promise.reject(text);
-    return this.#register("once", text, handler, options);
+  async at(
+    instant: Date | number | string,
+    handler: Handler,
+    options: JobOptions = {},
+  ): Promise<Job> {
+    return await this.#register("once", unwrap(onceText(instant)), handler, options);
   }
 
   /** Runs `handler` every day at the given local times ("09:00" or ["09:00", "17:30"]). */
-  daily(
+  async daily(
     times: string | readonly string[],
     handler: Handler,
     options: JobOptions = {},
   ): Promise<Job> {
-    return this.#register("daily", listText(times), handler, options);
+    return await this.#register("daily", listText(times, "times"), handler, options);
   }
 
   /** Runs `handler` on weekdays at times: "1-5 09:00" (1 = Monday, 7 = Sunday), or the parts. */
-  weekly(
+  async weekly(
     spec: string | { days: readonly (number | string)[]; times: string | readonly string[] },
     handler: Handler,
     options: JobOptions = {},
   ): Promise<Job> {
-    return this.#register("weekly", daysAndTimes(spec), handler, options);
+    return await this.#register("weekly", daysAndTimes(spec), handler, options);
   }
 
   /** Runs `handler` on days of the month at times: "1,15,L 09:00", or the parts (L: last day). */
-  monthly(
+  async monthly(
     spec: string | { days: readonly (number | "L")[]; times: string | readonly string[] },
     handler: Handler,
     options: JobOptions = {},
   ): Promise<Job> {
-    return this.#register("monthly", daysAndTimes(spec), handler, options);
+    return await this.#register("monthly", daysAndTimes(spec), handler, options);
   }
 
   /** Runs `handler` on an RFC 5545 recurrence rule ("RRULE:FREQ=WEEKLY;BYDAY=MO;BYHOUR=9"). */
-  rrule(rule: string, handler: Handler, options: JobOptions = {}): Promise<Job> {
-    return this.#register("rrule", rule, handler, options);
+  async rrule(rule: string, handler: Handler, options: JobOptions = {}): Promise<Job> {
+    if (typeof rule !== "string") {
+      throw new DomainError("invalid_schedule", "A recurrence rule is a string", "rule");
+    }
+    return await this.#register("rrule", rule, handler, options);
   }
 
   /** APScheduler's name for cron(). */
@@ -439,10 +443,14 @@ export class ChronologScheduler {
     if (this.#state !== "running") {
       throw new DomainError("conflict", "Call start() before runNow()", "id");
     }
+    const waitMs = options?.waitMs ?? 0;
+    if (typeof waitMs !== "number" || !(waitMs >= 0 && waitMs <= 2 ** 31 - 1)) {
+      throw new DomainError("invalid_params", "Must be a number of milliseconds ≥ 0", "waitMs");
+    }
     const triggered = unwrap(
       await this.#runtime.trigger(id, {
         trigger: "manual",
-        waitMs: options.waitMs ?? 0,
+        waitMs,
         metadata: LIBRARY,
       }),
     );
@@ -459,7 +467,11 @@ export class ChronologScheduler {
   async getRuns(id: string, options: { limit?: number } = {}): Promise<JobRunRecord[]> {
     this.#open();
     await this.#job(id);
-    const runs = unwrap(await this.#tasks.runs(id, { before: null, limit: options.limit ?? 50 }));
+    const limit = options?.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new DomainError("invalid_params", `Must be an integer from 1 to ${MAX_PAGE}`, "limit");
+    }
+    const runs = unwrap(await this.#tasks.runs(id, { before: null, limit }));
     const date = (at: number | null) => at === null ? null : new Date(at);
     return runs.map((run) => ({
       runId: run.runId,
@@ -479,12 +491,17 @@ export class ChronologScheduler {
     type: ScheduleType,
     expression: string,
     handler: Handler,
-    options: JobOptions,
+    given: JobOptions | null,
   ): Promise<Job> {
     this.#open();
     if (typeof handler !== "function") {
       throw new DomainError("invalid_params", "The handler must be a function", "handler");
     }
+    if (given !== null && (typeof given !== "object" || Array.isArray(given))) {
+      throw new DomainError("invalid_params", "The options are an object", "options");
+    }
+    const options = given ?? {};
+    const name = nameOption(options.name);
     const id = jobId(options, handler);
     if (this.#handlers.has(id) && options.replaceExisting !== true) {
       throw new DomainError(
@@ -507,10 +524,15 @@ export class ChronologScheduler {
     };
     // The anchor an interval gets when it is created (the enable time) only matters for validation.
     const compiled = compileSchedule(schedule, Date.now());
-    if (isDomainError(compiled)) throw compiled;
+    if (isDomainError(compiled)) {
+      // The instant of at() is its own argument; the other forms are the schedule's expression.
+      throw type === "once" && compiled.field === "schedule_expression"
+        ? new DomainError(compiled.code, compiled.message, "at")
+        : compiled;
+    }
     const settings: TaskSettings = {
       ...settingsFrom(this.#defaults, options, "options"),
-      name: options.name ?? id,
+      name: name ?? id,
       inputs: jsonOption(options.inputs ?? null, "inputs"),
     };
     // A one-shot in the past never runs: refused when it would be written (a new job, or a
@@ -680,7 +702,8 @@ function jsonOption(value: unknown, field: string): JsonValue {
 
 function jsonProblem(value: unknown, depth: number): string | null {
   if (depth > 64) return "nested more than 64 levels deep";
-  if (value === null || typeof value === "string" || typeof value === "boolean") return null;
+  if (typeof value === "string") return isStorableText(value) ? null : NOT_STORABLE;
+  if (value === null || typeof value === "boolean") return null;
   if (typeof value === "number") return Number.isFinite(value) ? null : `${value} is not a number`;
   if (Array.isArray(value)) {
     for (const item of value) {
@@ -690,7 +713,8 @@ function jsonProblem(value: unknown, depth: number): string | null {
     return null;
   }
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const item of Object.values(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (!isStorableText(key)) return `key ${JSON.stringify(key)}: ${NOT_STORABLE}`;
       const problem = jsonProblem(item, depth + 1);
       if (problem !== null) return problem;
     }
@@ -777,17 +801,37 @@ function onceText(instant: Date | number | string): string | DomainError {
   return new DomainError("invalid_schedule", "Give a Date, epoch ms or ISO 8601 text", "at");
 }
 
-function listText(times: string | readonly string[]): string {
-  return typeof times === "string" ? times : times.join(",");
+function listText(list: string | readonly (string | number)[], field: string): string {
+  if (typeof list === "string") return list;
+  if (Array.isArray(list)) return list.map(String).join(",");
+  throw new DomainError("invalid_schedule", "Give text or a list", field);
 }
 
 /** A weekly or monthly expression from its parts ("1,3 09:00"), or as given. */
 function daysAndTimes(
   spec: string | { days: readonly (number | string)[]; times: string | readonly string[] },
 ): string {
-  return typeof spec === "string"
-    ? spec
-    : `${spec.days.map(String).join(",")} ${listText(spec.times)}`;
+  if (typeof spec === "string") return spec;
+  if (typeof spec !== "object" || spec === null) {
+    throw new DomainError(
+      "invalid_schedule",
+      'Give text ("1-5 09:00") or { days, times }',
+      "spec",
+    );
+  }
+  return `${listText(spec.days, "spec.days")} ${listText(spec.times, "spec.times")}`;
+}
+
+const JobName = text(256).pipe(z.string().trim().min(1));
+
+/** A job's name as the service takes it: text of 1–256 characters the database can store. */
+function nameOption(name: unknown): string | undefined {
+  if (name === undefined) return undefined;
+  const checked = JobName.safeParse(name);
+  if (!checked.success) {
+    throw new DomainError("invalid_params", checked.error.issues[0].message, "name");
+  }
+  return checked.data;
 }
 
 function instantOption(value: Date | string | number | undefined, field: string): number | null {

@@ -82,11 +82,32 @@ Deno.test("the field form fills what it leaves out as APScheduler does", () => {
   for (const [fields, expression] of cases) {
     assertEquals(cronFromFields(fields), expression, JSON.stringify(fields));
   }
-  for (const bad of [{}, { hours: 2 }, { hour: "1 2" }] as CronFieldsInput[]) {
-    const refused = cronFromFields(bad);
-    assert(refused instanceof DomainError && refused.code === "invalid_schedule");
-    assert(refused.field?.startsWith("cron"), refused.field);
+  const bad: [unknown, string, RegExp][] = [
+    [{}, "cron", /at least one/],
+    [{ hours: 2 }, "cron.hours", /Unknown cron field/],
+    [{ hour: "1 2" }, "cron.hour", /without spaces/],
+    [{ hour: 25 }, "cron.hour", /hour 25/],
+    [{ minute: 0, dayOfWeek: "mon-xyz" }, "cron.dayOfWeek", /./],
+    [{ second: [0, 60] }, "cron.second", /60/],
+    [null, "cron", /object of fields/],
+    ["0 2 * * *", "cron", /object of fields/],
+  ];
+  for (const [fields, field, message] of bad) {
+    const refused = cronFromFields(fields as CronFieldsInput);
+    assert(refused instanceof DomainError, JSON.stringify(fields));
+    assertEquals([refused.code, refused.field], ["invalid_schedule", field]);
+    assert(message.test(refused.message), refused.message);
   }
+  // Text that is not a string is refused like any invalid expression, never a TypeError.
+  assertEquals(validateCronExpression(null as unknown as string).valid, false);
+  const parsed = (() => {
+    try {
+      return parseCronExpression(42 as unknown as string);
+    } catch (error) {
+      return error;
+    }
+  })();
+  assert(parsed instanceof DomainError && parsed.field === "schedule_expression");
 });
 
 Deno.test("any field form of plain values parses back to exactly those values", () => {

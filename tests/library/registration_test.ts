@@ -130,12 +130,53 @@ Deno.test("odd input is refused naming the option, and nothing is written", asyn
         () => s.weekly({ days: [8], times: "09:00" }, noop, { id: "x" }),
         "schedule_expression",
       ],
+      // What plain JavaScript can pass: a DomainError naming the argument, never a TypeError.
+      ["options", () => s.interval({ hours: 1 }, noop, 5 as never), "options"],
+      ["name", () => s.interval({ hours: 1 }, noop, { id: "x", name: 5 as never }), "name"],
+      ["name", () => s.interval({ hours: 1 }, noop, { name: "n".repeat(257) }), "name"],
+      ["name", () => s.interval({ hours: 1 }, noop, { name: "   " }), "name"],
+      ["name", () => s.interval({ hours: 1 }, noop, { id: "x", name: "a\u0000b" }), "name"],
+      [
+        "inputs",
+        () => s.interval({ hours: 1 }, noop, { id: "x", inputs: { a: ["a\u0000b"] } }),
+        "inputs",
+      ],
+      [
+        "inputs",
+        () => s.interval({ hours: 1 }, noop, { id: "x", inputs: { "\ud800": 1 } }),
+        "inputs",
+      ],
+      ["cron", () => s.cron(null as never, noop, { id: "x" }), "cron"],
+      ["at", () => s.at("not a date", noop, { id: "x" }), "at"],
+      ["at", () => s.at(null as never, noop, { id: "x" }), "at"],
+      ["daily", () => s.daily(123 as never, noop, { id: "x" }), "times"],
+      ["daily", () => s.daily(null as never, noop, { id: "x" }), "times"],
+      ["weekly", () => s.weekly(null as never, noop, { id: "x" }), "spec"],
+      [
+        "weekly days",
+        () => s.weekly({ days: null, times: "09:00" } as never, noop, { id: "x" }),
+        "spec.days",
+      ],
+      [
+        "monthly times",
+        () => s.monthly({ days: [1], times: 9 } as never, noop, { id: "x" }),
+        "spec.times",
+      ],
+      ["rrule", () => s.rrule(5 as never, noop, { id: "x" }), "rule"],
     ];
     for (const [what, register, field] of cases) {
       const error = await refusal(register());
       assertEquals(error.field, field, `${what}: ${error.message}`);
     }
     assertEquals(await s.getJobs(), []);
+    // Options given as null are no options; out-of-range limits on reads name the argument.
+    const job = await s.interval({ hours: 1 }, noop, null as never);
+    assertEquals(job.id, "noop");
+    assertEquals((await refusal(s.getRuns("noop", { limit: -1 }))).field, "limit");
+    assertEquals((await refusal(s.getRuns("noop", { limit: 1001 }))).field, "limit");
+    await s.start();
+    assertEquals((await refusal(s.runNow("noop", { waitMs: -1 }))).field, "waitMs");
+    await s.removeJob("noop");
     // A name with accents makes a readable id.
     assertEquals((await s.interval({ hours: 1 }, noop, { name: "Rapport été" })).id, "rapport-ete");
   });

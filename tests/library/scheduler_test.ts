@@ -163,7 +163,7 @@ databaseTest(
           "cron field form",
           () => scheduler.cron({ hour: 25 }, handler(), { id: "bad-hour" }),
           "invalid_schedule",
-          "schedule_expression",
+          "cron.hour",
           /hour 25/,
         ],
         [

@@ -20,6 +20,7 @@ import {
   isoInstant,
   isStorableJson,
   isStorableText,
+  MAX_PAGE,
   NOT_STORABLE,
   parseInstant,
   TaskId,
@@ -27,8 +28,7 @@ import {
 } from "../wire.ts";
 import { DstPolicyParam } from "./schedules.ts";
 
-/** The most tasks one page may hold. */
-export const MAX_PAGE = 1000;
+export { MAX_PAGE };
 /** The largest `inputs` or `result`, serialized. */
 export const MAX_JSON_BYTES = 64 * 1024;
 
