@@ -203,6 +203,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       const reply = await registry.handle(new TextDecoder().decode(body), {
         receivedAt,
         caller: c.get("caller"),
+        origin: new URL(c.req.url).origin,
       });
       return reply === null ? c.body(null, 204) : c.json(reply);
     });

@@ -60,6 +60,8 @@ export interface RpcContext {
   readonly caller: Caller;
   /** The id of the call being answered (null for notifications): kept in the audit log. */
   readonly callId?: JsonRpcId;
+  /** The origin the request was sent to ("http://host:port"), for links in answers. */
+  readonly origin?: string;
 }
 
 /** The params schema of a method: a strict zod object, so unknown fields are rejected. */

@@ -67,7 +67,11 @@ const SCHEDULE_DEFAULTS = {
 export function addRestRoutes(app: Hono<AppEnv>, options: RestOptions): void {
   const { registry } = options;
   const call = (c: Context<AppEnv>, method: string, params: Record<string, unknown>) =>
-    registry.call(method, params, { receivedAt: Date.now(), caller: c.get("caller") });
+    registry.call(method, params, {
+      receivedAt: Date.now(),
+      caller: c.get("caller"),
+      origin: new URL(c.req.url).origin,
+    });
   /**
    * Calls a method on the schedule the path names: its id is the method's task_id, which the
    * body or query may not set too; errors about it name the route's `id`.

@@ -271,9 +271,12 @@ Deno.test("an operator's feed token stops working once JWT auth is on", async ()
     const open = await startService({}, { dataDir });
     let token: string;
     try {
-      ({ token } = resultOf<{ token: string }>(
+      const rotated = resultOf<{ token: string; url: string }>(
         await rpc(open.url, { method: "tasks.scheduled.rotate-feed-token", params: {}, id: 1 }),
-      ));
+      );
+      token = rotated.token;
+      // Without CHRONOLOG_PUBLIC_URL the feed's address is the origin the call was sent to.
+      assertEquals(rotated.url, `${open.url}/calendar.ics?token=${token}`);
       const served = await fetch(`${open.url}/calendar.ics?token=${token}`);
       assertEquals(served.status, 200);
       await served.body?.cancel();

@@ -25,7 +25,8 @@ const ExportParams = z.strictObject({
     .describe("How long each event lasts in calendars"),
   base_url: z.url({ protocol: /^https?$/, error: "Expected an http or https URL" }).max(2048)
     .nullish().describe(
-      "The service's public URL: each event links to its task (default CHRONOLOG_PUBLIC_URL)",
+      "The service's public URL: each event links to its task (default CHRONOLOG_PUBLIC_URL, " +
+        "else the request's origin)",
     ),
 });
 
@@ -42,7 +43,7 @@ export function registerCalendarMethods(registry: MethodRegistry, feeds: Calenda
       const userId = ownerFilter(ctx.caller, params.user_id);
       const options = {
         calendarName: params.calendar_name,
-        baseUrl: params.base_url ?? feeds.publicUrl,
+        baseUrl: params.base_url ?? feeds.publicUrl ?? ctx.origin ?? null,
         now: ctx.receivedAt,
         eventMinutes: params.duration_minutes,
       };
@@ -69,7 +70,9 @@ export function registerCalendarMethods(registry: MethodRegistry, feeds: Calenda
     result: z.strictObject({
       token: z.string(),
       path: z.string(),
-      url: z.string().nullable().describe("The feed's address, when CHRONOLOG_PUBLIC_URL is set"),
+      url: z.string().nullable().describe(
+        "The feed's address: CHRONOLOG_PUBLIC_URL, else the request's origin, and the path",
+      ),
       expires_at: z.string(),
     }),
     async handler(params, ctx) {
@@ -79,10 +82,11 @@ export function registerCalendarMethods(registry: MethodRegistry, feeds: Calenda
         expiresAt,
       );
       const path = `/calendar.ics?token=${token}`;
+      const base = feeds.publicUrl ?? ctx.origin ?? null;
       return {
         token,
         path,
-        url: feeds.publicUrl === null ? null : `${feeds.publicUrl}${path}`,
+        url: base === null ? null : `${base}${path}`,
         expires_at: new Date(expiresAt).toISOString(),
       };
     },
