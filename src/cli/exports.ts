@@ -139,8 +139,13 @@ export async function runK8sCronJob(args: string[]): Promise<number> {
     image: values.image,
   });
   if ("error" in manifest) return failure(manifest.error);
-  if (command.format === "json") printJson({ name: manifest.name, yaml: manifest.yaml });
-  else await writeStdout(manifest.yaml);
+  if (command.format === "json") {
+    printJson({ name: manifest.name, yaml: manifest.yaml, notes: manifest.notes });
+  } else {
+    await writeStdout(manifest.yaml);
+    // The caveats are in the manifest's annotations too; said here so nobody misses them.
+    for (const note of manifest.notes) console.error(`chronolog: note: ${note}`);
+  }
   return 0;
 }
 

@@ -65,8 +65,11 @@ export interface TaskWire {
   [field: string]: unknown;
 }
 
-/** A CronJob manifest and its metadata.name, or why the task has none. */
-export type CronJobResult = { yaml: string; name: string } | { error: string };
+/**
+ * A CronJob manifest, its metadata.name and the caveats its `chronolog/notes` annotation holds
+ * (the CLI also prints them on stderr), or why the task has none.
+ */
+export type CronJobResult = { yaml: string; name: string; notes: string[] } | { error: string };
 
 /**
  * Debian 12 with curl and ca-certificates, which depends on the openssl program; dash is its sh
@@ -237,7 +240,7 @@ export function cronJobManifest(task: TaskWire, options: CronJobOptions): CronJo
   // Labels appear three times; as plain copies, not YAML aliases, for any reader.
   const document = new Document(manifest, { aliasDuplicateObjects: false });
   document.commentBefore = ` Chronolog task ${task.id}: ${plan.description}`;
-  return { yaml: document.toString({ lineWidth: 0 }), name };
+  return { yaml: document.toString({ lineWidth: 0 }), name, notes };
 }
 
 /**

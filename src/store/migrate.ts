@@ -18,16 +18,35 @@ export interface Migration {
   sql: string;
 }
 
-/** Reads the migration files of `dir` in version order. */
+/**
+ * The migration files. A local copy reads its folder; a copy imported over HTTP (the published
+ * package) has no folder to list, so it fetches these names. migrate_test checks they are the
+ * folder's files.
+ */
+export const MIGRATION_FILES: readonly string[] = [
+  "001_event_log.sql",
+  "002_task_counts.sql",
+  "003_runtime.sql",
+  "004_feed_tokens.sql",
+  "005_feed_token_expiry.sql",
+];
+
+/** Reads the migration files of `dir` (a folder, or an http(s) URL) in version order. */
 export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
+  const local = dir.protocol === "file:";
+  const names = local
+    ? (await Array.fromAsync(Deno.readDir(dir))).filter((entry) => entry.isFile)
+      .map((entry) => entry.name)
+    : MIGRATION_FILES;
   const migrations: Migration[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const match = MIGRATION_FILE.exec(entry.name);
-    if (!entry.isFile || match === null) continue;
+  for (const name of names) {
+    const match = MIGRATION_FILE.exec(name);
+    if (match === null) continue;
+    const url = new URL(name, dir);
     migrations.push({
       version: Number(match[1]),
       name: match[2],
-      sql: await Deno.readTextFile(new URL(entry.name, dir)),
+      sql: local ? await Deno.readTextFile(url) : await fetchText(url),
     });
   }
   migrations.sort((a, b) => a.version - b.version);
@@ -37,6 +56,15 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
     }
   }
   return migrations;
+}
+
+async function fetchText(url: URL): Promise<string> {
+  const response = await fetch(url);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`Cannot read the migration ${url.href}: HTTP ${response.status}`);
+  }
+  return await response.text();
 }
 
 /** Applies the migrations not yet applied; returns the versions it applied. */

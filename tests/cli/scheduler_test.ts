@@ -199,18 +199,24 @@ Deno.test("cli scheduler and auth: a service that wants a JWT and signs its webh
     });
 
     await t.step("k8s-cronjob prints a CronJob manifest, or one line why not", async () => {
-      const yaml = ok(
-        await cli([
-          "scheduler",
-          "k8s-cronjob",
-          "alice-cron",
-          "--service-url",
-          "http://chronolog.jobs:8000",
-          "--namespace",
-          "jobs",
-          ...url,
-        ], asAlice),
+      const printed = await cli([
+        "scheduler",
+        "k8s-cronjob",
+        "alice-cron",
+        "--service-url",
+        "http://chronolog.jobs:8000",
+        "--namespace",
+        "jobs",
+        ...url,
+      ], asAlice);
+      const yaml = ok(printed);
+      // The task's own schedule is on: the caveat is said on stderr, not only annotated.
+      assertEquals(
+        printed.stderr.trim().split("\n").filter((line) => /runs twice/.test(line)).length,
+        1,
+        printed.stderr,
       );
+      assert(printed.stderr.startsWith("chronolog: note: "), printed.stderr);
       assert(yaml.includes("kind: CronJob"), yaml);
       assert(yaml.includes("namespace: jobs"), yaml);
       assert(yaml.includes("http://chronolog.jobs:8000/webhook/trigger/alice-cron"), yaml);
@@ -218,6 +224,7 @@ Deno.test("cli scheduler and auth: a service that wants a JWT and signs its webh
         ok(await cli(["scheduler", "k8s-cronjob", "alice-cron", "-f", "json", ...url], asAlice)),
       );
       assert(typeof json.name === "string" && json.yaml.includes(`name: ${json.name}`), json);
+      assert(json.notes.some((note: string) => /runs twice/.test(note)), json);
       const refused = await cli(["scheduler", "k8s-cronjob", "alice-adhoc", ...url], asAlice);
       assertOneLine(refused, 1, "");
       assertEquals(refused.stdout, "");
