@@ -58,6 +58,12 @@ export function parseCommand<O extends ParseArgsOptionsConfig>(
     }
     // node:util's messages run on with advice over several lines: keep the first statement.
     const message = (error as Error).message.split("\n")[0].split(". To specify")[0];
+    // "--limit -1" reads -1 as an option: say how to give such a value.
+    const dashed = /^Option '(-[^']*)' argument is ambiguous/.exec(message);
+    if (dashed !== null) {
+      const flag = dashed[1].split(", ").at(-1);
+      return usageError(`${flag}: a value starting with "-" is written ${flag}=VALUE`);
+    }
     return usageError(message.replace(/\.$/, ""));
   }
   if ((parsed.values as { help?: boolean }).help) {

@@ -91,6 +91,13 @@ Deno.test("cli usage errors exit 2 with one line; --help exits 0", async () => {
     assertEquals(code, 2, args.join(" "));
     assertEquals(stderr.trim().split("\n").length, 1);
   }
+  // A value that starts with "-" is read as an option: the line says how to give it.
+  const dashed = await cli("schedule", "preview", "-t", "daily", "-e", "09:00", "--count", "-1");
+  assertEquals(dashed.code, 2);
+  assertEquals(
+    dashed.stderr.trim(),
+    'chronolog: --count: a value starting with "-" is written --count=VALUE (see --help)',
+  );
   const help = await cli("--help");
   assertEquals(help.code, 0);
   assert(help.stdout.includes("schedule preview"));
