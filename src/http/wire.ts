@@ -43,6 +43,9 @@ export function isStorableJson(value: unknown): boolean {
 /** The most items (tasks, runs, events) one page may hold. */
 export const MAX_PAGE = 1000;
 
+/** A page's `limit` param: 1 to MAX_PAGE items, 100 unless given. */
+export const PageLimit = z.int().min(1).max(MAX_PAGE).default(100);
+
 /** The message for text that isStorableText refuses. */
 export const NOT_STORABLE = "Must not contain NUL characters or unpaired UTF-16 surrogates";
 

@@ -6,14 +6,13 @@ import { DomainError } from "../../domain/errors.ts";
 import { SCHEDULE_TYPES } from "../../domain/schedule/mod.ts";
 import { ownerFilter } from "../auth.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
-import { text } from "../wire.ts";
-import { MAX_PAGE } from "./tasks.ts";
+import { PageLimit, text } from "../wire.ts";
 
 const ExportParams = z.strictObject({
   user_id: text(128).pipe(z.string().min(1)).nullish(),
   schedule_type: z.enum(SCHEDULE_TYPES).nullish(),
   enabled_only: z.boolean().default(true),
-  limit: z.int().min(1).max(MAX_PAGE).default(100),
+  limit: PageLimit,
   calendar_name: text(256).pipe(z.string().min(1))
     // ical-generator writes the name as given: a line break would add properties to the feed.
     .refine(

@@ -9,8 +9,8 @@ import type { Scheduler, SchedulerStatus, TriggeredRun } from "../../runtime/fir
 import type { OccurrenceRecord, TaskService } from "../../runtime/tasks.ts";
 import type { RunRecord } from "../../store/event_store.ts";
 import type { MethodRegistry } from "../jsonrpc.ts";
-import { formatInstant, isoInstant, parseInstant, RunId } from "../wire.ts";
-import { boundedJson, MAX_PAGE, metadata, TaskId, taskOrError, TaskResult, text } from "./tasks.ts";
+import { formatInstant, isoInstant, PageLimit, parseInstant, RunId } from "../wire.ts";
+import { boundedJson, metadata, TaskId, taskOrError, TaskResult, text } from "./tasks.ts";
 
 /** What the runtime methods need. */
 export interface RuntimeMethodDeps {
@@ -71,13 +71,13 @@ const WebhookTriggerParams = z.strictObject({
 
 const RunsParams = z.strictObject({
   task_id: TaskId,
-  limit: z.int().min(1).max(MAX_PAGE).default(100),
+  limit: PageLimit,
   before: isoInstant.optional().describe("Only runs of occurrences before this instant"),
 });
 
 const OccurrencesParams = z.strictObject({
   task_id: TaskId,
-  limit: z.int().min(1).max(MAX_PAGE).default(100),
+  limit: PageLimit,
 });
 const OccurrenceResult = z.strictObject({
   scheduled_for: isoInstant,

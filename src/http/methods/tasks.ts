@@ -20,15 +20,14 @@ import {
   isoInstant,
   isStorableJson,
   isStorableText,
-  MAX_PAGE,
   NOT_STORABLE,
+  PageLimit,
   parseInstant,
   TaskId,
   text,
 } from "../wire.ts";
 import { DstPolicyParam } from "./schedules.ts";
 
-export { MAX_PAGE };
 /** The largest `inputs` or `result`, serialized. */
 export const MAX_JSON_BYTES = 64 * 1024;
 
@@ -162,14 +161,13 @@ const UpdateParams = z.strictObject({
 });
 
 const TaskIdParams = z.strictObject({ task_id: TaskId });
-const Limit = z.int().min(1).max(MAX_PAGE).default(100);
 const Offset = z.int().min(0).max(10_000_000).default(0);
 
 const ListParams = z.strictObject({
   user_id: UserId.nullish(),
   status: z.enum(TASK_STATUSES).nullish(),
   parent_id: TaskId.nullish(),
-  limit: Limit,
+  limit: PageLimit,
   offset: Offset,
 });
 
@@ -178,14 +176,14 @@ const ScheduledListParams = z.strictObject({
   user_id: UserId.nullish(),
   schedule_type: z.enum(SCHEDULE_TYPES).nullish(),
   status: z.enum(TASK_STATUSES).nullish(),
-  limit: Limit,
+  limit: PageLimit,
   offset: Offset,
 });
 
 const DueParams = z.strictObject({
   before: isoInstant.optional().describe("Due at or before this instant (default: now)"),
   user_id: UserId.nullish(),
-  limit: Limit,
+  limit: PageLimit,
 });
 
 const InitParams = z.strictObject({
@@ -206,7 +204,7 @@ const CompleteParams = z.strictObject({
 const EventsParams = z.strictObject({
   task_id: TaskId,
   from_version: Version.default(1),
-  limit: z.int().min(1).max(MAX_PAGE).default(100),
+  limit: PageLimit,
 });
 
 const ReplayParams = z.strictObject({
